@@ -1,0 +1,200 @@
+"""The in-memory event record: awkward arrays of scikit-hep ``vector`` Momentum4D objects.
+
+An *events* array is an ``ak.Array`` of length N (events) with fields
+
+- ``Muon``: ``var * Momentum4D{pt, eta, phi, mass, charge}`` — pT-ordered, pT/mass in GeV,
+  ``charge`` int32 in {-1, +1}; muon mass is :data:`~hepgen.physics.constants.MUON_MASS`.
+- ``Jet`` (optional; absent for dimuon-only files): ``var * Momentum4D{pt, eta, phi, mass}``,
+  pT-ordered.
+- ``weight`` (optional): float64 per-event weight; absent means unit weights.
+
+Every other module (observables, preprocessing, I/O, validation) speaks this record.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import awkward as ak
+import numpy as np
+import vector
+
+from hepgen.physics.constants import MAX_JETS, MIN_JETS, MUON_MASS
+from hepgen.physics.errors import HepgenNoEventsError
+
+vector.register_awkward()
+
+#: Kinematic fields of a Momentum4D collection, in the order hepgen stores them.
+KINEMATIC_FIELDS: tuple[str, ...] = ("pt", "eta", "phi", "mass")
+
+
+def _as_jagged(values: object, counts: np.ndarray | None) -> ak.Array:
+    arr = ak.Array(values) if not isinstance(values, ak.Array) else values
+    if arr.ndim == 1 and counts is not None:
+        arr = ak.unflatten(arr, counts)
+    return arr
+
+
+def make_collection(fields: Mapping[str, object], *, sort: bool = True) -> ak.Array:
+    """Zip jagged per-object arrays into a pT-ordered ``Momentum4D`` collection.
+
+    Args:
+        fields: ``pt``, ``eta``, ``phi``, ``mass`` (GeV, rad), plus optional extras such as
+            ``charge``; each a jagged array of shape (N, var). Missing ``mass`` is an error here:
+            callers fill constants (e.g. the muon mass) explicitly.
+        sort: order objects by descending pT within each event.
+    """
+    zipped = ak.zip(
+        {name: ak.values_astype(fields[name], np.float64) for name in KINEMATIC_FIELDS}
+        | {name: fields[name] for name in fields if name not in KINEMATIC_FIELDS},
+        with_name="Momentum4D",
+    )
+    if sort:
+        zipped = zipped[ak.argsort(zipped.pt, axis=1, ascending=False, stable=True)]
+    return zipped
+
+
+def build_events(
+    muon: Mapping[str, object],
+    jet: Mapping[str, object] | None = None,
+    weight: np.ndarray | None = None,
+) -> ak.Array:
+    """Build the hepgen event record from per-object arrays.
+
+    Args:
+        muon: ``pt``, ``eta``, ``phi``, ``charge`` and optionally ``mass`` (default
+            :data:`MUON_MASS`), jagged (N, var).
+        jet: ``pt``, ``eta``, ``phi``, ``mass``, jagged (N, var), or None for dimuon-only data.
+        weight: per-event weights, shape (N,), or None for unit weights.
+
+    Returns:
+        events array of length N (see module docstring).
+    """
+    mu = dict(muon)
+    if "mass" not in mu:
+        mu["mass"] = ak.ones_like(mu["pt"], dtype=np.float64) * MUON_MASS
+    mu["charge"] = ak.values_astype(mu["charge"], np.int32)
+    contents: dict[str, ak.Array] = {"Muon": make_collection(mu)}
+    if jet is not None:
+        contents["Jet"] = make_collection(jet)
+    if weight is not None:
+        contents["weight"] = ak.Array(np.asarray(weight, dtype=np.float64))
+    return ak.zip(contents, depth_limit=1)
+
+
+def has_jets(events: ak.Array) -> bool:
+    """True when the record carries a ``Jet`` collection."""
+    return "Jet" in ak.fields(events)
+
+
+def n_jets(events: ak.Array) -> np.ndarray:
+    """Number of jets per event, shape (N,), int64 (zeros if the record has no jets)."""
+    if not has_jets(events):
+        return np.zeros(len(events), dtype=np.int64)
+    return ak.to_numpy(ak.num(events.Jet, axis=1)).astype(np.int64)
+
+
+def event_weights(events: ak.Array) -> np.ndarray:
+    """Per-event weights, shape (N,), float64 (ones when the record has none)."""
+    if "weight" in ak.fields(events):
+        return ak.to_numpy(events["weight"]).astype(np.float64)
+    return np.ones(len(events), dtype=np.float64)
+
+
+def with_weights(events: ak.Array, weight: np.ndarray) -> ak.Array:
+    """Return a copy of ``events`` with the ``weight`` field set to ``weight`` (N,)."""
+    return ak.with_field(events, ak.Array(np.asarray(weight, dtype=np.float64)), "weight")
+
+
+@dataclass
+class SelectionReport:
+    """Counts of events read, kept and skipped (with reasons): skipped events are not errors."""
+
+    n_read: int = 0
+    n_kept: int = 0
+    skipped: dict[str, int] = field(default_factory=dict)
+
+    def add(self, other: SelectionReport) -> None:
+        """Accumulate another chunk's counts into this one."""
+        self.n_read += other.n_read
+        self.n_kept += other.n_kept
+        for reason, count in other.skipped.items():
+            self.skipped[reason] = self.skipped.get(reason, 0) + count
+
+    @property
+    def n_skipped(self) -> int:
+        return sum(self.skipped.values())
+
+    def summary(self) -> str:
+        """One line for logs, e.g. ``read 1000, kept 950, skipped 50 (fewer than two muons: 50)``."""
+        text = f"read {self.n_read}, kept {self.n_kept}, skipped {self.n_skipped}"
+        if self.skipped:
+            text += " (" + ", ".join(f"{k}: {v}" for k, v in self.skipped.items() if v) + ")"
+        return text
+
+
+def select_dimuon(events: ak.Array) -> tuple[ak.Array, dict[str, int]]:
+    """Keep the leading opposite-charge muon pair of each event; drop events without one.
+
+    Events with more than two muons (e.g. a photon from the Z splitting into a muon pair) keep
+    the first opposite-charge pair in pT order: the leading muon with its highest-pT
+    opposite-charge partner, else the next muon, and so on.
+
+    Returns:
+        (events with exactly two pT-ordered muons, {skip reason: count}).
+    """
+    muons = events.Muon
+    pairs = ak.argcombinations(muons, 2, axis=1)
+    i, j = ak.unzip(pairs)
+    opposite = muons.charge[i] != muons.charge[j]
+    first = ak.firsts(pairs[opposite], axis=1)
+    has_pair = ~ak.is_none(first)
+    n_few = int(ak.sum(ak.num(muons, axis=1) < 2))
+    n_same_sign = int(len(events) - ak.sum(has_pair)) - n_few
+    kept = events[has_pair]
+    first = first[has_pair]
+    i0, j0 = first["0"], first["1"]
+    idx = ak.concatenate([i0[:, None], j0[:, None]], axis=1)
+    kept = ak.with_field(kept, kept.Muon[idx], "Muon")
+    skipped = {"fewer than two muons": n_few, "no opposite-charge muon pair": n_same_sign}
+    return kept, {k: v for k, v in skipped.items() if v}
+
+
+def select_jet_multiplicity(
+    events: ak.Array, min_jets: int = MIN_JETS, max_jets: int = MAX_JETS
+) -> tuple[ak.Array, dict[str, int]]:
+    """Keep events with ``min_jets <= n_jets <= max_jets``; a record without jets passes as is."""
+    if not has_jets(events):
+        return events, {}
+    nj = n_jets(events)
+    keep = (nj >= min_jets) & (nj <= max_jets)
+    n_skip = int(np.sum(~keep))
+    skipped = {f"jet count outside {min_jets}-{max_jets}": n_skip} if n_skip else {}
+    return events[keep], skipped
+
+
+def select(
+    events: ak.Array,
+    *,
+    require_jets: bool = True,
+    min_jets: int = MIN_JETS,
+    max_jets: int = MAX_JETS,
+) -> tuple[ak.Array, SelectionReport]:
+    """Apply the hepgen event selection: a leading opposite-charge muon pair and, where the record
+    has jets and ``require_jets``, a jet count in [min_jets, max_jets]. Skipped events are counted."""
+    report = SelectionReport(n_read=len(events))
+    events, skipped = select_dimuon(events)
+    report.skipped.update(skipped)
+    if require_jets:
+        events, skipped = select_jet_multiplicity(events, min_jets, max_jets)
+        report.skipped.update(skipped)
+    report.n_kept = len(events)
+    return events, report
+
+
+def require_events(events: ak.Array, source: str, report: SelectionReport | None = None) -> None:
+    """Raise :class:`HepgenNoEventsError` naming ``source`` when no event is left."""
+    if len(events) == 0:
+        detail = f" ({report.summary()})" if report is not None else ""
+        raise HepgenNoEventsError(f"{source}: no event left after selection{detail}")
