@@ -1,0 +1,92 @@
+"""Write events as a NanoAOD-style TTree (``Events``: ``nMuon``, ``Muon_pt``, ..., ``nJet``, ...).
+
+Written in chunks with ``uproot.recreate`` + ``mktree`` + ``extend`` (uproot >= 5.7 would write an
+RNTuple for ``f[name] = {...}``), to ``<name>.tmp.root`` first and renamed when complete, so an
+interrupted write never leaves a file that looks finished.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import awkward as ak
+import numpy as np
+import uproot
+
+from hepgen.physics.events import has_jets
+
+#: Branch dtypes of the stored format (float32 unless stated; see design.md).
+MUON_BRANCHES: dict[str, str] = {"pt": "float32", "eta": "float32", "phi": "float32", "charge": "int32"}
+JET_BRANCHES: dict[str, str] = {"pt": "float32", "eta": "float32", "phi": "float32", "mass": "float32"}
+
+
+def temporary_path(path: Path) -> Path:
+    """The name a file is written under until complete: ``out.root`` -> ``out.root.tmp.root``."""
+    return path.with_name(path.name + ".tmp.root")
+
+
+def _branch_types(content: dict[str, object]) -> dict[str, object]:
+    """Branch types from a first chunk: jagged records give ``n<Name>`` counters + ``<Name>_<field>``."""
+    return {
+        name: values.type if isinstance(values, ak.Array) else np.asarray(values).dtype
+        for name, values in content.items()
+    }
+
+
+def _chunk_content(events: ak.Array, extra: dict[str, np.ndarray]) -> dict[str, object]:
+    content: dict[str, object] = {
+        "Muon": ak.zip(
+            {f: ak.values_astype(events.Muon[f], t) for f, t in MUON_BRANCHES.items()}
+        )
+    }
+    if has_jets(events):
+        content["Jet"] = ak.zip({f: ak.values_astype(events.Jet[f], t) for f, t in JET_BRANCHES.items()})
+    if "weight" in ak.fields(events):
+        content["weight"] = ak.to_numpy(events["weight"]).astype(np.float32)
+    content.update({name: np.asarray(v) for name, v in extra.items()})
+    return content
+
+
+def write_events(
+    path: str | os.PathLike[str],
+    chunks: ak.Array | Iterable[ak.Array | tuple[ak.Array, dict[str, np.ndarray]]],
+    *,
+    tree: str = "Events",
+) -> int:
+    """Write event chunks to a NanoAOD-style TTree, atomically.
+
+    Args:
+        path: output ``.root`` file; replaced only when the whole write succeeded.
+        chunks: one events array, or an iterable of events arrays, or of
+            ``(events, {branch: values (N,)})`` pairs for extra flat branches (e.g. posterior
+            draw weights). All chunks must have the same collections and extra branches.
+        tree: TTree name.
+
+    Returns:
+        the number of events written.
+    """
+    path = Path(path)
+    tmp = temporary_path(path)
+    iterator: Iterator = iter([chunks] if isinstance(chunks, ak.Array) else chunks)
+    n_written = 0
+    try:
+        with uproot.recreate(tmp) as file:
+            ttree = None
+            for item in iterator:
+                events, extra = item if isinstance(item, tuple) else (item, {})
+                content = _chunk_content(events, extra)
+                if ttree is None:
+                    ttree = file.mktree(tree, _branch_types(content))
+                if len(events) == 0:
+                    continue
+                ttree.extend(content)
+                n_written += len(events)
+            if ttree is None:
+                raise ValueError(f"{path}: nothing to write (no chunk given)")
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return n_written
