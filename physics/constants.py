@@ -11,7 +11,8 @@ MUON_MASS: float = 0.1056583755
 #: Z boson mass [GeV] (PDG 2024), for windows and plots.
 Z_MASS: float = 91.1876
 
-#: Jet selection of the reference data set ``zjets-13tev``: pT > JET_PT_MIN [GeV], |eta| < JET_ABS_ETA_MAX.
+#: Jet selection of the reference data set ``zjets-13tev``:
+#: pT > JET_PT_MIN [GeV], |eta| < JET_ABS_ETA_MAX.
 JET_PT_MIN: float = 20.0
 JET_ABS_ETA_MAX: float = 5.0
 
@@ -35,3 +36,21 @@ SQRT_S: float = 13000.0
 #: PDG identifiers.
 PDG_MUON: int = 13
 PDG_Z: int = 23
+
+#: Minimum pT of the 2 -> 2 hard process of the reference data set [GeV]
+#: (Pythia ``PhaseSpace:pTHatMin``).
+PTHAT_MIN: float = 10.0
+
+#: Acceptance of the particles that enter jet clustering: |eta| < JET_INPUT_ABS_ETA_MAX.
+JET_INPUT_ABS_ETA_MAX: float = 5.0
+
+#: PDG identifiers of the neutrinos (nu_e, nu_mu, nu_tau): invisible, never clustered into jets.
+PDG_NEUTRINOS: tuple[int, ...] = (12, 14, 16)
+
+#: Network feature map (arXiv 2110.13632 representation, hepgen.physics.preprocessing):
+#: jet pT enters as log(pT - JET_PT_MIN + JET_PT_LOG_OFFSET) [GeV], finite for pT at the cut.
+JET_PT_LOG_OFFSET: float = 1e-2
+#: Jet mass enters as log(m + JET_MASS_LOG_OFFSET) [GeV], finite for massless jets.
+JET_MASS_LOG_OFFSET: float = 1.0
+#: phi enters as artanh((1 - PHI_ARTANH_EPS) * phi / pi), finite at phi = +-pi (dimensionless).
+PHI_ARTANH_EPS: float = 1e-6

@@ -127,7 +127,7 @@ class SelectionReport:
         return sum(self.skipped.values())
 
     def summary(self) -> str:
-        """One line for logs, e.g. ``read 1000, kept 950, skipped 50 (fewer than two muons: 50)``."""
+        """One log line, e.g. ``read 1000, kept 950, skipped 50 (fewer than two muons: 50)``."""
         text = f"read {self.n_read}, kept {self.n_kept}, skipped {self.n_skipped}"
         if self.skipped:
             text += " (" + ", ".join(f"{k}: {v}" for k, v in self.skipped.items() if v) + ")"
@@ -153,9 +153,9 @@ def select_dimuon(events: ak.Array) -> tuple[ak.Array, dict[str, int]]:
     n_few = int(ak.sum(ak.num(muons, axis=1) < 2))
     n_same_sign = int(len(events) - ak.sum(has_pair)) - n_few
     kept = events[has_pair]
-    first = first[has_pair]
+    first = ak.drop_none(first[has_pair])  # option-free, so the muons keep a plain record type
     i0, j0 = first["0"], first["1"]
-    idx = ak.concatenate([i0[:, None], j0[:, None]], axis=1)
+    idx = ak.from_regular(ak.concatenate([i0[:, None], j0[:, None]], axis=1), axis=1)
     kept = ak.with_field(kept, kept.Muon[idx], "Muon")
     skipped = {"fewer than two muons": n_few, "no opposite-charge muon pair": n_same_sign}
     return kept, {k: v for k, v in skipped.items() if v}
@@ -182,7 +182,8 @@ def select(
     max_jets: int = MAX_JETS,
 ) -> tuple[ak.Array, SelectionReport]:
     """Apply the hepgen event selection: a leading opposite-charge muon pair and, where the record
-    has jets and ``require_jets``, a jet count in [min_jets, max_jets]. Skipped events are counted."""
+    has jets and ``require_jets``, a jet count in [min_jets, max_jets]. Skipped events are
+    counted."""
     report = SelectionReport(n_read=len(events))
     events, skipped = select_dimuon(events)
     report.skipped.update(skipped)

@@ -18,8 +18,18 @@ import uproot
 from hepgen.physics.events import has_jets
 
 #: Branch dtypes of the stored format (float32 unless stated; see design.md).
-MUON_BRANCHES: dict[str, str] = {"pt": "float32", "eta": "float32", "phi": "float32", "charge": "int32"}
-JET_BRANCHES: dict[str, str] = {"pt": "float32", "eta": "float32", "phi": "float32", "mass": "float32"}
+MUON_BRANCHES: dict[str, str] = {
+    "pt": "float32",
+    "eta": "float32",
+    "phi": "float32",
+    "charge": "int32",
+}
+JET_BRANCHES: dict[str, str] = {
+    "pt": "float32",
+    "eta": "float32",
+    "phi": "float32",
+    "mass": "float32",
+}
 
 
 def temporary_path(path: Path) -> Path:
@@ -28,7 +38,7 @@ def temporary_path(path: Path) -> Path:
 
 
 def _branch_types(content: dict[str, object]) -> dict[str, object]:
-    """Branch types from a first chunk: jagged records give ``n<Name>`` counters + ``<Name>_<field>``."""
+    """Branch types of a first chunk: jagged records give ``n<Name>`` + ``<Name>_<field>``."""
     return {
         name: values.type if isinstance(values, ak.Array) else np.asarray(values).dtype
         for name, values in content.items()
@@ -37,12 +47,12 @@ def _branch_types(content: dict[str, object]) -> dict[str, object]:
 
 def _chunk_content(events: ak.Array, extra: dict[str, np.ndarray]) -> dict[str, object]:
     content: dict[str, object] = {
-        "Muon": ak.zip(
-            {f: ak.values_astype(events.Muon[f], t) for f, t in MUON_BRANCHES.items()}
-        )
+        "Muon": ak.zip({f: ak.values_astype(events.Muon[f], t) for f, t in MUON_BRANCHES.items()})
     }
     if has_jets(events):
-        content["Jet"] = ak.zip({f: ak.values_astype(events.Jet[f], t) for f, t in JET_BRANCHES.items()})
+        content["Jet"] = ak.zip(
+            {f: ak.values_astype(events.Jet[f], t) for f, t in JET_BRANCHES.items()}
+        )
     if "weight" in ak.fields(events):
         content["weight"] = ak.to_numpy(events["weight"]).astype(np.float32)
     content.update({name: np.asarray(v) for name, v in extra.items()})
