@@ -2,7 +2,8 @@
 
 Each benchmark script measures, prints a markdown table, saves its raw figures as JSON under
 ``benchmarks/results/`` and replaces its own section of ``benchmarks/RESULTS.md`` (between
-``<!-- BEGIN name -->`` and ``<!-- END name -->`` markers), so sections can be refreshed one at a time.
+``<!-- BEGIN name -->`` and ``<!-- END name -->`` markers), so sections can be refreshed one
+at a time.
 """
 
 from __future__ import annotations
@@ -62,7 +63,9 @@ def update_section(name: str, title: str, body: str) -> None:
     )
     block = header + body.rstrip() + f"\n<!-- END {name} -->\n"
     text = RESULTS_MD.read_text() if RESULTS_MD.exists() else "# hepgen benchmark results\n\n"
-    pattern = re.compile(rf"<!-- BEGIN {re.escape(name)} -->.*?<!-- END {re.escape(name)} -->\n", re.S)
+    pattern = re.compile(
+        rf"<!-- BEGIN {re.escape(name)} -->.*?<!-- END {re.escape(name)} -->\n", re.S
+    )
     text = pattern.sub(lambda _: block, text) if pattern.search(text) else text + "\n" + block
     RESULTS_MD.write_text(text)
 

@@ -50,13 +50,15 @@ class BayesianLinear(nn.Module):
         """KL(q(w) || p(w)) summed over the weights (scalar)."""
         logvar = self._logvar()
         prec = self.prior_precision
-        return 0.5 * torch.sum(prec * (self.weight_mu**2 + logvar.exp()) - 1.0 - logvar - math.log(prec))
+        return 0.5 * torch.sum(
+            prec * (self.weight_mu**2 + logvar.exp()) - 1.0 - logvar - math.log(prec)
+        )
 
     def draw(self, generator: torch.Generator | None = None) -> nn.Linear:
         """A plain ``nn.Linear`` with one weight draw from q(w)."""
-        eps = torch.randn(
-            self.weight_mu.shape, generator=generator, dtype=self.weight_mu.dtype
-        ).to(self.weight_mu.device)
+        eps = torch.randn(self.weight_mu.shape, generator=generator, dtype=self.weight_mu.dtype).to(
+            self.weight_mu.device
+        )
         layer = nn.Linear(self.n_in, self.n_out).to(self.weight_mu)
         with torch.no_grad():
             layer.weight.copy_(self.weight_mu + (0.5 * self._logvar()).exp() * eps)

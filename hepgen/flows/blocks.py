@@ -1,6 +1,7 @@
 """Invertible blocks of a coupling INN: coupling, fixed random rotation, ActNorm.
 
-Every block maps ``x (B, D)`` (and an optional condition ``c (B, C)``) to ``(y (B, D), log|det J| (B,))``
+Every block maps ``x (B, D)`` (and an optional condition ``c (B, C)``) to
+``(y (B, D), log|det J| (B,))``
 in ``forward`` and back in ``inverse``. Exact inverses; exact log-determinants.
 References: RealNVP (arXiv 1605.08803), Glow (arXiv 1807.03039), precision INNs (arXiv 2110.13632).
 """

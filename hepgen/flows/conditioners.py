@@ -1,6 +1,7 @@
 """Conditioner networks: map (x_a, condition) to the parameters of an element-wise bijection.
 
-Every conditioner is a ``torch.nn.Module`` with signature ``forward(inputs (B, n_in)) -> (B, n_out)``
+Every conditioner is a ``torch.nn.Module`` with signature
+``forward(inputs (B, n_in)) -> (B, n_out)``
 built by a factory ``(n_in, n_out) -> nn.Module``. The coupling block does not care whether it
 is an MLP, a Bayesian MLP or a parametrised quantum circuit.
 """
@@ -56,7 +57,9 @@ class MLP(nn.Module):
         return self.net(inputs)
 
 
-def mlp_factory(hidden: int = 64, n_layers: int = 2, activation: str = "silu") -> ConditionerFactory:
+def mlp_factory(
+    hidden: int = 64, n_layers: int = 2, activation: str = "silu"
+) -> ConditionerFactory:
     """A factory of :class:`MLP` conditioners with fixed width/depth/activation."""
 
     def build(n_in: int, n_out: int) -> nn.Module:

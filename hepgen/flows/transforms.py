@@ -22,7 +22,7 @@ DEFAULT_SPLINE_BOUND: float = 5.0
 
 
 def soft_clamp(s: Tensor, alpha: float = DEFAULT_CLAMP) -> Tensor:
-    """Soft clamping of log-scales, ``(2 alpha / pi) * atan(s / alpha)``: bounded in (-alpha, alpha)."""
+    """Soft clamping of log-scales, ``(2 alpha / pi) * atan(s / alpha)`` in (-alpha, alpha)."""
     return (2.0 * alpha / math.pi) * torch.atan(s / alpha)
 
 

@@ -31,7 +31,8 @@ ENTRY_POINT_GROUP = "hepgen.generators"
 
 class FeatureModel(nn.Module, ABC):
     """A generative model of feature vectors. Subclasses set the class attributes and implement
-    :meth:`loss` (or :meth:`fit`), :meth:`sample` and, where the family has a density, :meth:`log_prob`.
+    :meth:`loss` (or :meth:`fit`), :meth:`sample` and, where the family has a density,
+    :meth:`log_prob`.
 
     Class attributes:
         name: registry name, e.g. ``"inn"``.
@@ -57,7 +58,7 @@ class FeatureModel(nn.Module, ABC):
         raise NotImplementedError(f"{self.name}: not trained by gradient; use fit()")
 
     def fit(self, x: Tensor, c: Tensor | None) -> None:
-        """Backprop-free training on the full training set (families with ``gradient_trained=False``)."""
+        """Backprop-free training on the whole training set (``gradient_trained=False``)."""
         raise NotImplementedError(f"{self.name}: trained by gradient; use loss()")
 
     def n_train_hint(self, n_train: int) -> None:

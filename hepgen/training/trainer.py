@@ -206,7 +206,9 @@ class Trainer:
                 if on_batch:
                     on_batch(i, losses[-1])
             val = self.evaluate(x_val, c_val) if len(x_val) else sum(losses) / len(losses)
-            record = EpochRecord(epoch, sum(losses) / len(losses), val, self.optimizer.param_groups[0]["lr"])
+            record = EpochRecord(
+                epoch, sum(losses) / len(losses), val, self.optimizer.param_groups[0]["lr"]
+            )
             self.state.history.append(record)
             if val < self.state.best_val:
                 self.state.best_val, self.state.best_epoch = val, epoch
@@ -220,4 +222,7 @@ class Trainer:
         return self.state
 
     def _should_stop(self) -> bool:
-        return self.state.best_epoch >= 0 and self.state.epoch - self.state.best_epoch > self.config.patience
+        return (
+            self.state.best_epoch >= 0
+            and self.state.epoch - self.state.best_epoch > self.config.patience
+        )
