@@ -1,0 +1,45 @@
+"""Run every benchmark and refresh ``benchmarks/RESULTS.md`` (``make bench``).
+
+Each script is run as its own process (clean memory and timing), in order, with the default
+settings quoted in RESULTS.md. ``--only NAME[,NAME]`` runs a subset, e.g. ``--only io``.
+Expect about half an hour on a 2-core machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+#: name -> argument list; the order is the order of RESULTS.md.
+BENCHMARKS: dict[str, list[str]] = {
+    "simulate": ["bench_simulate.py", "--n", "2000", "--repeats", "2"],
+    "io": ["bench_io.py", "--n-events", "1e6", "--repeats", "3"],
+    "validate": ["bench_validate.py", "--sizes", "100000,1000000", "--no-plots-too"],
+}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", help=f"comma-separated subset of {','.join(BENCHMARKS)}")
+    args = parser.parse_args()
+    names = args.only.split(",") if args.only else list(BENCHMARKS)
+    unknown = sorted(set(names) - set(BENCHMARKS))
+    if unknown:
+        parser.error(f"unknown benchmark(s) {unknown}; choose from {list(BENCHMARKS)}")
+    for name in names:
+        start = time.perf_counter()
+        print(f"== {name}", flush=True)
+        rc = subprocess.call([sys.executable, *BENCHMARKS[name]], cwd=HERE)
+        print(f"== {name}: exit {rc} after {time.perf_counter() - start:.0f} s", flush=True)
+        if rc:
+            return rc
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
