@@ -7,6 +7,8 @@ An *events* array is an ``ak.Array`` of length N (events) with fields
 - ``Jet`` (optional; absent for dimuon-only files): ``var * Momentum4D{pt, eta, phi, mass}``,
   pT-ordered.
 - ``weight`` (optional): float64 per-event weight; absent means unit weights.
+- ``draw`` (optional): int32 posterior-draw index 0..K-1 of each event, for samples of Bayesian
+  generators (K blocks of events, one per draw of the network weights); absent otherwise.
 
 Every other module (observables, preprocessing, I/O, validation) speaks this record.
 """
@@ -21,7 +23,7 @@ import numpy as np
 import vector
 
 from hepgen.physics.constants import MAX_JETS, MIN_JETS, MUON_MASS
-from hepgen.physics.errors import HepgenNoEventsError
+from hepgen.physics.errors import HepgenInputError, HepgenNoEventsError
 
 vector.register_awkward()
 
@@ -59,6 +61,7 @@ def build_events(
     muon: Mapping[str, object],
     jet: Mapping[str, object] | None = None,
     weight: np.ndarray | None = None,
+    draw: np.ndarray | None = None,
 ) -> ak.Array:
     """Build the hepgen event record from per-object arrays.
 
@@ -67,6 +70,7 @@ def build_events(
             :data:`MUON_MASS`), jagged (N, var).
         jet: ``pt``, ``eta``, ``phi``, ``mass``, jagged (N, var), or None for dimuon-only data.
         weight: per-event weights, shape (N,), or None for unit weights.
+        draw: per-event posterior-draw indices (N,), integers >= 0 (stored as int32), or None.
 
     Returns:
         events array of length N (see module docstring).
@@ -80,7 +84,38 @@ def build_events(
         contents["Jet"] = make_collection(jet)
     if weight is not None:
         contents["weight"] = ak.Array(np.asarray(weight, dtype=np.float64))
+    if draw is not None:
+        contents["draw"] = ak.Array(checked_draws(draw, "build_events"))
     return ak.zip(contents, depth_limit=1)
+
+
+def checked_draws(draw: object, source: str = "draw") -> np.ndarray:
+    """Posterior-draw indices ``draw`` (N,) as int32, after checking that they are integers in
+    [0, 2**31); ``source`` names them in the :class:`HepgenInputError` raised otherwise."""
+    arr = np.asarray(draw)
+    if arr.ndim != 1 or not np.issubdtype(arr.dtype, np.integer):
+        raise HepgenInputError(
+            f"{source}: 'draw' has dtype {arr.dtype} and shape {arr.shape}; expected one integer "
+            "posterior-draw index 0..K-1 per event"
+        )
+    if arr.size and (arr.min() < 0 or arr.max() > np.iinfo(np.int32).max):
+        raise HepgenInputError(
+            f"{source}: 'draw' has values in [{arr.min()}, {arr.max()}]; expected posterior-draw "
+            "indices 0..K-1"
+        )
+    return arr.astype(np.int32)
+
+
+def event_draws(events: ak.Array, source: str = "events") -> np.ndarray | None:
+    """Per-event posterior-draw indices (N,), int64, or None when the record has no ``draw``.
+
+    Raises:
+        HepgenInputError: the field does not hold integers in [0, 2**31) (see
+            :func:`checked_draws`; ``source`` names the record in the message).
+    """
+    if "draw" not in ak.fields(events):
+        return None
+    return checked_draws(ak.to_numpy(events["draw"]), source).astype(np.int64)
 
 
 def has_jets(events: ak.Array) -> bool:

@@ -26,7 +26,8 @@ import numpy as np
 from hepgen.physics.errors import HepgenInputError
 from hepgen.physics.events import SelectionReport, has_jets
 from hepgen.physics.observables import CATALOGUE, Observable
-from hepgen.validation import html, report
+from hepgen.validation import band, html, report
+from hepgen.validation.generator_weights import generated_weights_entry
 from hepgen.validation.plots import ComparisonPlotter
 from hepgen.validation.samples import (
     Region,
@@ -161,7 +162,10 @@ def validate(
 
     Args:
         generated_events, reference_events: event records (see :mod:`hepgen.physics.events`);
-            a ``weight`` field is honoured everywhere (histograms, W1, classifier).
+            a ``weight`` field is honoured everywhere (histograms, W1, classifier). A ``draw``
+            field of the generated record with K >= 2 distinct posterior draws adds the
+            posterior band to every histogram (:mod:`hepgen.validation.band`); non-constant
+            generated weights add the ``generated_weights`` summary and figure.
         out_dir: report directory (created; an earlier report there is replaced).
         labels: display names of (generated, reference).
         seed: seed of the classifier's split, subsampling, training and bootstrap.
@@ -263,6 +267,7 @@ def validate(
                     obs_entries[obs.name]["windows"].setdefault(window_key(window), {})[
                         region.key
                     ] = entry
+            gen_weights = generated_weights_entry(gen, regions, options)
             clf_entries: dict[str, dict] = {}
             for region, future in zip(clf_jobs, futures, strict=True):
                 tick(f"classifier {region.key}")
@@ -282,6 +287,7 @@ def validate(
                 sources,
                 command,
                 thresholds,
+                gen_weights,
             )
             tick("report")
             report.write_metrics(metrics, tmp / "metrics.json")
@@ -308,6 +314,7 @@ def _assemble(
     sources: tuple[str | None, str | None],
     command: str | None,
     thresholds: Thresholds,
+    generated_weights: dict | None = None,
 ) -> dict:
     """The metrics.json content (see :mod:`hepgen.validation.report` for the key structure)."""
     for e in obs_entries.values():
@@ -315,6 +322,8 @@ def _assemble(
             [x["status"] for x in e["regions"].values()]
             + [x["status"] for w in e["windows"].values() for x in w.values()]
         )
+        # pooled over the regions only: zoom windows re-bin the same events
+        e["band"] = band.pooled(x["band"] for x in e["regions"].values())
     inputs = {
         role: {"source": src, "selection": _selection_dict(sel), **sample.summary()}
         for role, src, sel, sample in zip(
@@ -333,6 +342,7 @@ def _assemble(
         "regions": {r.key: r.title for r in regions},
         "observables": obs_entries,
         "classifier": clf_entries,
+        "generated_weights": generated_weights,
         "skipped": skipped,
     }
     metrics["summary"] = report.summarise(metrics, thresholds)

@@ -2,8 +2,10 @@
 
 Order: overall verdict; summary tables (per jet multiplicity the classifier AUC ± bootstrap
 error, with the classifier-weight figures; per observable χ²/ndf in every region with W1 and
-separation); the inputs with their selection reports; skipped items; the thresholds; one section
-per observable with its metrics and figures; the command line and package versions. No
+separation, and the posterior-band coverage for Bayesian generators); the inputs with their
+selection reports; the generated events' weights (reweighted generators); skipped items; the
+thresholds; one section per observable with its metrics and figures; the command line and
+package versions. No
 scripts, no external resources: the file can be mailed or attached to a ticket as it is.
 """
 
@@ -43,7 +45,43 @@ _NOTES = {
     "distributions": "Main panel: unit-normalised distributions, reference as points with √Σw² "
     "errors. Ratio panel: generated/reference, grey band = reference uncertainty. δ panel: "
     "100·(gen−ref)/ref with the combined uncertainty.",
+    "band": "Posterior band (Bayesian generators): per bin the standard deviation over the "
+    "posterior draws of the per-draw histograms, each normalised like the generated one; shaded "
+    "around the generated histogram and its ratio. Coverage: fraction of bins with reference "
+    "entries where |gen−ref| ≤ band (band only) and ≤ √(band² + σ²stat,gen + σ²stat,ref) "
+    "(band ⊕ statistics; ≈ 68 % for a well-calibrated model with enough events per draw). The "
+    "band includes the statistical spread of one draw's events.",
+    "weights": "Per-event weights of the generated sample (e.g. w = D/(1−D) of a reweighting "
+    "discriminator), counted in events: fractions are numbers of events over N. ESS fraction = "
+    "(Σw)²/(N Σw²): the fraction of unweighted events the sample is worth.",
 }
+
+
+def _pct(x: float | None) -> str:
+    return "–" if x is None else f"{100 * x:.0f}%"
+
+
+def _band_text(band: dict | None) -> str:
+    """``62% / 71%`` (band only / band ⊕ statistics), or ``–``."""
+    if band is None:
+        return "–"
+    return f"{_pct(band['coverage_band'])} / {_pct(band['coverage_total'])}"
+
+
+def _band_line(m: dict, band: dict | None) -> str:
+    """The one-sentence coverage summary of an observable (empty without a band)."""
+    if band is None:
+        return ""
+    return (
+        f"<p>Posterior band ({band['n_draws']} draws) of {_e(m['labels']['generated'])} covers "
+        f"the deviation from {_e(m['labels']['reference'])} in {_pct(band['coverage_band'])} of "
+        f"bins (band only), {_pct(band['coverage_total'])} (band ⊕ statistics); "
+        f"{band['n_bins']} bins in {band['n_histograms']} histograms.</p>"
+    )
+
+
+def _has_band(m: dict) -> bool:
+    return any(o.get("band") is not None for o in m["observables"].values())
 
 
 def _e(x: object) -> str:
@@ -90,6 +128,7 @@ def _badge(status: str) -> str:
 
 def _summary_table(m: dict) -> str:
     regions = list(m["regions"])
+    with_band = _has_band(m)
     rows = []
     for name, obs in m["observables"].items():
         cells = [
@@ -106,13 +145,15 @@ def _summary_table(m: dict) -> str:
         inc = obs["regions"].get("inclusive", {})
         unit = f" {obs['unit']}" if obs["unit"] else ""
         cells += [_td(_fmt(inc.get("wasserstein")) + unit), _td(_fmt(inc.get("separation"), ".2e"))]
+        if with_band:
+            cells.append(_td(_band_text(obs.get("band"))))
         rows.append(cells)
     for name, reason in m["skipped"]["observables"].items():
         rows.append(
             [
                 _td(name, "l skipped"),
                 _td("skipped", "skipped"),
-                _td(reason, "l skipped", span=len(regions) + 2),
+                _td(reason, "l skipped", span=len(regions) + 2 + int(with_band)),
             ]
         )
     header = [
@@ -122,6 +163,8 @@ def _summary_table(m: dict) -> str:
         "W₁ inclusive",
         "separation inclusive",
     ]
+    if with_band:
+        header.append("band coverage (band / ⊕ stat)")
     return _table(header, rows)
 
 
@@ -210,24 +253,30 @@ def _thresholds_table(m: dict) -> str:
     return _table(["threshold", "value", "meaning"], rows)
 
 
-def _observable_section(out_dir: Path, name: str, obs: dict) -> str:
+def _observable_section(m: dict, out_dir: Path, name: str, obs: dict) -> str:
     entries = [(r, None, e) for r, e in obs["regions"].items()]
     entries += [(r, w, e) for w, by_r in obs["windows"].items() for r, e in by_r.items()]
+    with_band = any(e.get("band") is not None for _, _, e in entries)
     rows, figs = [], []
     for region, window, e in entries:
         where = region + (f", {window} {obs['unit']}" if window else "")
-        rows.append(
-            [
-                _td(where, "l"),
-                _td(f"{_fmt(e['chi2'], '.1f')} / {e['ndf']}", e["status"]),
-                _td(_fmt(e["chi2_ndf"], ".2f")),
-                _td(_fmt(e["p_value"], ".3g")),
-                _td(f"{_fmt(e['wasserstein'])} ({_fmt(e['wasserstein_norm'], '.2g')} σ)"),
-                _td(_fmt(e["separation"], ".2e")),
-                _td(f"{e['n_generated']} / {e['n_reference']}"),
-                _td(f"{e['binning']['source']}, {e['binning']['bins']} bins", "l small"),
+        cells = [
+            _td(where, "l"),
+            _td(f"{_fmt(e['chi2'], '.1f')} / {e['ndf']}", e["status"]),
+            _td(_fmt(e["chi2_ndf"], ".2f")),
+            _td(_fmt(e["p_value"], ".3g")),
+            _td(f"{_fmt(e['wasserstein'])} ({_fmt(e['wasserstein_norm'], '.2g')} σ)"),
+            _td(_fmt(e["separation"], ".2e")),
+            _td(f"{e['n_generated']} / {e['n_reference']}"),
+        ]
+        if with_band:
+            b = e.get("band")
+            cells += [
+                _td(_band_text(b)),
+                _td("–" if b is None else _pct(b["median_rel_width"])),
             ]
-        )
+        cells.append(_td(f"{e['binning']['source']}, {e['binning']['bins']} bins", "l small"))
+        rows.append(cells)
         figs.append(_img(out_dir, e["plot"], f"{name}: {where}"))
     unit = f" [{obs['unit']}]" if obs["unit"] else ""
     header = [
@@ -238,11 +287,43 @@ def _observable_section(out_dir: Path, name: str, obs: dict) -> str:
         f"W₁{unit} (/σ_ref)",
         "separation",
         "events gen / ref",
+        *(["band coverage (band / ⊕ stat)", "median band / gen"] if with_band else []),
         "binning",
     ]
     return (
         f'<h3 id="obs-{_e(name)}">{_e(name)} {_badge(obs["status"])}</h3>'
+        f"{_band_line(m, obs.get('band'))}"
         f'{_table(header, rows)}<div class="grid">{"".join(figs)}</div>'
+    )
+
+
+def _weights_section(m: dict, out_dir: Path) -> str:
+    """The generated sample's weight summary and figure (empty when weights are constant)."""
+    g = m.get("generated_weights")
+    if g is None:
+        return ""
+    stats = {"all": g, **g["regions"]}
+    rows = [
+        [
+            _td(key, "l"),
+            _td(s["n_events"]),
+            _td(f"{_fmt(s['mean'], '.4g')} ± {_fmt(s['std'], '.3g')}"),
+            _td(f"{_fmt(s['min'], '.3g')} … {_fmt(s['max'], '.3g')}"),
+            _td(_fmt(s["fraction_above_3"], ".2%")),
+            _td(_fmt(s["fraction_below_one_third"], ".2%")),
+            _td(_fmt(s["ess_fraction"], ".3f")),
+        ]
+        for key, s in stats.items()
+    ]
+    header = ["events", "N", "mean ± std", "min … max", "w > 3", "w < 1/3", "ESS fraction"]
+    out = g["outside_plot"]
+    lo, hi = g["plot_range"]
+    return (
+        "<h2>Generated event weights</h2>"
+        f"<p class='small'>{_NOTES['weights']} Outside the plotted range [{lo:g}, {hi:g}]: "
+        f"{out['below']} below, {out['above']} above, {out['nonpositive']} with w ≤ 0.</p>"
+        f"{_table(header, rows)}<div class='grid'>{_img(out_dir, g['plot'], 'event weights')}"
+        "</div>"
     )
 
 
@@ -259,6 +340,7 @@ def _verdict(m: dict) -> str:
         f"{m['thresholds']['chi2_p_fail']} (binomial probability of ≥ {h['n_fail']}: "
         f"{_fmt(h['binomial_p'], '.2g')}; smallest p-value × N: {_fmt(h['bonferroni_p'], '.2g')}). "
         f"Mean χ²/ndf = {_fmt(s['mean_chi2_ndf'], '.2f')}. Flagged: {flagged}.</p>"
+        + _band_line(m, s.get("band"))
         + "".join(f"<p class='warn'>Note: {_e(n)}.</p>" for n in s["notes"])
         + f"<p class='small'>Created {_e(m['created_utc'])}.</p>"
     )
@@ -285,12 +367,14 @@ def render(metrics: dict, out_dir: Path) -> str:
         _summary_table(m),
         "<h2>Inputs</h2>",
         _inputs_table(m),
+        _weights_section(m, out_dir),
         "<h2>Skipped</h2>",
         _skipped_list(m),
         "<h2>Thresholds</h2>",
         _thresholds_table(m),
         f"<h2>Distributions</h2><p class='small'>{_NOTES['distributions']}</p>",
-        *(_observable_section(out_dir, n, o) for n, o in m["observables"].items()),
+        f"<p class='small'>{_NOTES['band']}</p>" if _has_band(m) else "",
+        *(_observable_section(m, out_dir, n, o) for n, o in m["observables"].items()),
         "<h2>Provenance</h2>",
         f"<p>Command: <code>{_e(m.get('command') or '(Python API)')}</code></p>",
         _table(["package", "version"], versions, left=2),

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import matplotlib
 
@@ -23,11 +24,16 @@ from PIL import Image  # noqa: E402
 
 from hepgen.validation.histograms import DensityHistogram, HistogramComparison  # noqa: E402
 
+if TYPE_CHECKING:
+    from hepgen.validation.generator_weights import WeightHistogram
+
 #: Colour of the generated sample (Petroff 6-colour cycle, CMS recommendation).
 GEN_COLOR = "#5790fc"
 #: Colour of the reference sample (black points) and its uncertainty band.
 REF_COLOR = "black"
 BAND_COLOR = "#b9b9b9"
+#: Opacity of the generated sample's posterior band (Bayesian generators).
+POSTERIOR_ALPHA = 0.35
 #: Switch the main panel to a log scale above this max/min ratio of positive densities.
 LOG_DYNAMIC_RANGE = 100.0
 #: Log-scale headroom above the highest bin for the legend, as a power of the data's span.
@@ -172,11 +178,15 @@ class ComparisonPlotter:
         region_title: str,
         paths: Sequence[Path],
         legend_title: str | None = None,
+        band: np.ndarray | None = None,
+        ratio_band: np.ndarray | None = None,
+        band_label: str | None = None,
     ) -> None:
         """Three panels sharing x: normalised distributions (generated as a step line, reference
         as black points with σ = sqrt(Σw²) errors), the ratio generated/reference (grey band: the
         reference's relative uncertainty around 1; error bars: the generated sample's), and
-        δ = 100·(gen − ref)/ref [%] with the combined uncertainty as a band.
+        δ = 100·(gen − ref)/ref [%] with the combined uncertainty as a band. A posterior band
+        (Bayesian generators) is shaded around the generated histogram and around its ratio.
 
         Args:
             comp: the histograms (arrays drawn as given).
@@ -186,10 +196,25 @@ class ComparisonPlotter:
             region_title: right-hand label, e.g. ``Z→μμ + 2 jets``.
             paths: files to write (PNG, PDF, ...).
             legend_title: extra text above the legend entries (e.g. metrics).
+            band: half-width of the posterior band around ``comp.density_gen`` (B,) [1/unit],
+                or None.
+            ratio_band: the same band on the ratio panel, around ``comp.ratio`` (B,), or None.
+            band_label: legend entry of the band, e.g. ``posterior band (10 draws)``.
         """
         edges, centres = comp.edges, comp.centers
         with _style():
             fig, (ax, rax, dax) = self._canvas()
+            if band is not None:
+                ax.stairs(
+                    comp.density_gen + band,
+                    edges,
+                    baseline=comp.density_gen - band,
+                    fill=True,
+                    color=GEN_COLOR,
+                    alpha=POSTERIOR_ALPHA,
+                    lw=0,
+                    label=band_label,
+                )
             ax.stairs(comp.density_gen, edges, color=GEN_COLOR, lw=2.2, label=labels[0])
             ax.errorbar(
                 centres,
@@ -228,6 +253,16 @@ class ComparisonPlotter:
                 lw=0,
             )
             rax.axhline(1.0, color=REF_COLOR, lw=1.0)
+            if ratio_band is not None:
+                rax.stairs(
+                    comp.ratio + ratio_band,
+                    edges,
+                    baseline=comp.ratio - ratio_band,
+                    fill=True,
+                    color=GEN_COLOR,
+                    alpha=POSTERIOR_ALPHA,
+                    lw=0,
+                )
             rax.stairs(comp.ratio, edges, color=GEN_COLOR, lw=2.0)
             rax.errorbar(
                 centres,
@@ -237,7 +272,10 @@ class ComparisonPlotter:
                 ecolor=GEN_COLOR,
                 elinewidth=1.2,
             )
-            rax.set_ylim(*_ratio_limits(comp.ratio, comp.ratio_err, 1.0, 0.05, 0.5))
+            ratio_spread = (
+                comp.ratio_err if ratio_band is None else np.fmax(comp.ratio_err, ratio_band)
+            )
+            rax.set_ylim(*_ratio_limits(comp.ratio, ratio_spread, 1.0, 0.05, 0.5))
             short = f"{labels[0]}/{labels[1]}"
             rax.set_ylabel(short if len(short) <= 10 else "Ratio", fontsize=18)
 
@@ -317,6 +355,47 @@ def plot_classifier_weights(
             title=legend_title, loc="upper right", fontsize=17, title_fontsize=15, frameon=False
         )
         _label(ax, region_title)
+        fig.subplots_adjust(left=0.15, right=0.96, top=0.93, bottom=0.12)
+        _save(fig, paths)
+        plt.close(fig)
+
+
+#: Colours of the overlaid weight histograms: all events, then 1, 2, 3 jets (Petroff cycle).
+REGION_COLORS: tuple[str, ...] = ("black", "#5790fc", "#f89c20", "#e42536", "#964a8b")
+
+
+def plot_generator_weights(
+    hists: Sequence[WeightHistogram],
+    *,
+    label: str,
+    paths: Sequence[Path],
+    legend_title: str | None = None,
+) -> None:
+    """Distributions of the generated sample's per-event weights, log-x axis: one step line
+    per histogram (all events, then each jet multiplicity), each normalised to its own events.
+    Events outside the plotted range (and w <= 0) are not drawn: the legend entries count them."""
+    with _style():
+        fig, ax = plt.subplots(figsize=(10.0, 8.0))
+        for i, h in enumerate(hists):
+            text = f"{h.label}: {h.n_below} below, {h.n_above} above range"
+            text += f", {h.n_nonpositive} w$\\leq$0" if h.n_nonpositive else ""
+            color = REGION_COLORS[i % len(REGION_COLORS)]
+            ax.stairs(h.density, h.edges, color=color, lw=2.4 if i == 0 else 1.8, label=text)
+        ax.axvline(1.0, color="grey", ls="--", lw=1.2)
+        first = hists[0]
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        dens = np.concatenate([h.density for h in hists])
+        positive = dens[dens > 0]
+        if positive.size:
+            ax.set_ylim(positive.min() * 0.5, positive.max() * 30.0)
+        ax.set_xlim(first.edges[0], first.edges[-1])
+        ax.set_xlabel(f"event weight $w$ ({label})")
+        ax.set_ylabel(r"$1/N\;\mathrm{d}N/\mathrm{d}\log_{10}w$")
+        ax.legend(
+            title=legend_title, loc="upper right", fontsize=15, title_fontsize=15, frameon=False
+        )
+        _label(ax, "generated event weights")
         fig.subplots_adjust(left=0.15, right=0.96, top=0.93, bottom=0.12)
         _save(fig, paths)
         plt.close(fig)

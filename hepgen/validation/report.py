@@ -7,25 +7,37 @@ Stable key structure (``schema`` = :data:`SCHEMA`; regions are ``"inclusive"``, 
     labels{generated, reference}
     inputs{generated|reference: {source,
            selection{n_read, n_kept, skipped{reason: n}, summary} | null,
-           n_events, sum_weights, weighted, has_jets, jet_multiplicity_fractions{"1j": f, ...}}}
+           n_events, sum_weights, weighted, has_jets, jet_multiplicity_fractions{"1j": f, ...},
+           posterior_draws{n_draws, min_events_per_draw, max_events_per_draw} | null}}
     thresholds{name: value}, threshold_descriptions{name: text}
     regions{key: title}
-    observables{name: {label, unit, min_jets, status,
+    observables{name: {label, unit, min_jets, status, band: POOLED | null,
                        regions{region: HIST}, windows{window: {region: HIST}}}}
         HIST = {chi2, ndf, chi2_ndf, p_value, wasserstein, wasserstein_norm, separation,
                 n_generated, n_reference, sumw_generated, sumw_reference,
                 status, flag, binning{source, bins, lo, hi}, outside_range{generated, reference},
-                plot}
+                band: BAND | null, plot}
+        BAND = {n_draws, n_bins, n_covered_band, n_covered_total, coverage_band,
+                coverage_total, median_rel_width}     (posterior band, hepgen.validation.band)
+        POOLED = {n_draws, n_histograms, n_bins, coverage_band, coverage_total}
+                 (bins of the observable's region histograms counted together, windows not)
     classifier{region: {auc, auc_err, auc_deviation_sigma, auc_train, status, flag, features[],
                         n_train{generated, reference}, n_test{...}, n_bootstrap, n_iter,
                         weights{generated|reference: {quantiles{q: w}, fraction_outside_0.5_2}},
                         plot}}
+    generated_weights{n_events, mean, std, min, max, fraction_above_3,
+                      fraction_below_one_third, fraction_nonpositive, ess_fraction,
+                      regions{"1j": {same numbers}, ...}, plot_range[lo, hi],
+                      outside_plot{below, above, nonpositive}, plot} | null
+        (null when the generated weights are absent or all equal;
+         hepgen.validation.generator_weights)
     skipped{observables{name: reason}, histograms{"name/region[/window]": reason},
             classifier{region|"all"|"per-multiplicity": reason}}
     summary{status, n_histograms, n_pass, n_warn, n_fail, expected_false_fails,
             histograms{status, n_tests, n_fail, expected_fails, binomial_p, min_p_value,
                        bonferroni_p},
-            mean_chi2_ndf, median_chi2_ndf, classifier{region: status}, flagged[], notes[]}
+            mean_chi2_ndf, median_chi2_ndf, classifier{region: status}, flagged[], notes[],
+            band: POOLED | null (over every observable's region histograms)}
 
 Missing numbers (e.g. χ² with fewer than two bins) are ``null``. Statuses: pass / warn / fail.
 ``summary.status`` allows for the number of histograms (see :func:`histogram_verdict`);
@@ -45,6 +57,7 @@ from typing import Any
 import numpy as np
 import scipy.stats
 
+from hepgen.validation import band
 from hepgen.validation.thresholds import FAIL, PASS, WARN, Thresholds, worst
 
 #: Identifier and version of the metrics.json layout.
@@ -54,6 +67,9 @@ SCHEMA = "hepgen-validation/1"
 #: least MIN_HISTOGRAMS_FOR_NOTES histograms were compared.
 LOW_MEAN_CHI2_NDF: float = 0.5
 MIN_HISTOGRAMS_FOR_NOTES: int = 5
+#: The summary notes unequal posterior draws when the smallest holds fewer events than this
+#: fraction of the largest (a few events lost to the selection are normal).
+MIN_DRAW_BALANCE: float = 0.9
 
 #: Packages whose versions go into the report.
 VERSION_PACKAGES: tuple[str, ...] = (
@@ -156,12 +172,26 @@ def summarise(metrics: dict, thresholds: Thresholds) -> dict:
     flagged = [k for k, e in hists.items() if e["flag"]]
     flagged += [f"classifier/{k}" for k, e in metrics["classifier"].items() if e["flag"]]
     mean = float(chi2_ndf.mean()) if chi2_ndf.size else None
+    pooled_band = band.pooled(
+        e["band"] for o in metrics["observables"].values() for e in o["regions"].values()
+    )
     notes = []
     if mean is not None and chi2_ndf.size >= MIN_HISTOGRAMS_FOR_NOTES and mean < LOW_MEAN_CHI2_NDF:
         notes.append(
             f"mean chi2/ndf = {mean:.2f} is well below 1: the samples may share events (not "
             "independent, e.g. duplicated entries or a generator reproducing its training "
             "events), or the event weights' uncertainties are overestimated"
+        )
+    draws = metrics["inputs"]["generated"].get("posterior_draws")
+    if (
+        draws is not None
+        and draws["min_events_per_draw"] < MIN_DRAW_BALANCE * draws["max_events_per_draw"]
+    ):
+        notes.append(
+            f"the {draws['n_draws']} posterior draws of the generated sample hold "
+            f"{draws['min_events_per_draw']} to {draws['max_events_per_draw']} events after "
+            "selection: the band mixes draws of different statistics (was the file cut by "
+            "--max-events?)"
         )
     return {
         "status": worst([verdict["status"], *clf.values()]),
@@ -176,6 +206,7 @@ def summarise(metrics: dict, thresholds: Thresholds) -> dict:
         "classifier": clf,
         "flagged": flagged,
         "notes": notes,
+        "band": pooled_band,
     }
 
 

@@ -1,13 +1,15 @@
 """Evaluate every observable once per sample into flat columns, and define the regions compared.
 
-A :class:`Sample` holds, for N events, the per-event weights (N,), jet multiplicities (N,) and
-for each observable its ``(values (N,), defined (N,))`` pair. Every later step (histograms,
+A :class:`Sample` holds, for N events, the per-event weights (N,), jet multiplicities (N,), the
+posterior-draw indices (N,) of Bayesian generators (or None) and for each observable its
+``(values (N,), defined (N,))`` pair. Every later step (histograms,
 metrics, classifier) slices these columns with boolean masks; the awkward record is not touched
 again, so each observable is evaluated exactly once per sample.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -16,7 +18,7 @@ import numpy as np
 
 from hepgen.physics.constants import MAX_JETS, MIN_JETS
 from hepgen.physics.errors import HepgenInputError
-from hepgen.physics.events import event_weights, has_jets, n_jets
+from hepgen.physics.events import event_draws, event_weights, has_jets, n_jets
 from hepgen.physics.observables import Observable
 
 #: Key of the region with all events.
@@ -61,6 +63,7 @@ class Sample:
         has_jets: whether the record has a ``Jet`` collection.
         values: observable name -> values (N,), NaN where undefined.
         defined: observable name -> mask (N,).
+        draws: posterior-draw index per event (N,), int64 >= 0, or None (no ``draw`` field).
     """
 
     label: str
@@ -69,11 +72,24 @@ class Sample:
     has_jets: bool
     values: dict[str, np.ndarray] = field(default_factory=dict)
     defined: dict[str, np.ndarray] = field(default_factory=dict)
+    draws: np.ndarray | None = None
     _sorted: tuple[str, np.ndarray] | None = field(default=None, init=False, repr=False)
 
     @property
     def n_events(self) -> int:
         return int(self.weights.size)
+
+    @functools.cached_property
+    def draw_ids(self) -> np.ndarray:
+        """The distinct posterior-draw indices (K,), ascending; empty without draws."""
+        if self.draws is None:
+            return np.zeros(0, dtype=np.int64)
+        return np.unique(self.draws)
+
+    @property
+    def n_draws(self) -> int:
+        """K, the number of distinct posterior draws (0 without a ``draw`` field)."""
+        return int(self.draw_ids.size)
 
     @property
     def weighted(self) -> bool:
@@ -97,10 +113,10 @@ class Sample:
             mask &= (v >= window[0]) & (v < window[1])
         return self.values[name][mask], self.weights[mask]
 
-    def sorted_column(
+    def sorted_order(
         self, name: str, region: Region, window: tuple[float, float] | None = None
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """As :meth:`column`, with the values sorted ascending and the weights in that order.
+    ) -> np.ndarray:
+        """Indices (M,) of the events of :meth:`column`, ordered by ascending value.
 
         The sort order of an observable is computed once and kept for the most recently used
         observable only, so looping over the regions and windows of one observable sorts once
@@ -112,11 +128,18 @@ class Sample:
         order = self._sorted[1]
         if region.n_jets is not None:
             order = order[self.n_jets[order] == region.n_jets]
-        values = self.values[name][order]
         if window is not None:
-            lo, hi = np.searchsorted(values, window, side="left")
-            order, values = order[lo:hi], values[lo:hi]
-        return values, self.weights[order]
+            lo, hi = np.searchsorted(self.values[name][order], window, side="left")
+            order = order[lo:hi]
+        return order
+
+    def sorted_column(
+        self, name: str, region: Region, window: tuple[float, float] | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """As :meth:`column`, with the values sorted ascending and the weights in that order
+        (see :meth:`sorted_order`)."""
+        order = self.sorted_order(name, region, window)
+        return self.values[name][order], self.weights[order]
 
     def summary(self) -> dict[str, object]:
         """Counts for metrics.json: events, sum of weights, multiplicity fractions."""
@@ -126,6 +149,7 @@ class Sample:
             "sum_weights": total,
             "weighted": self.weighted,
             "has_jets": self.has_jets,
+            "posterior_draws": self.draw_summary(),
         }
         if self.has_jets:
             out["jet_multiplicity_fractions"] = {
@@ -134,12 +158,26 @@ class Sample:
             }
         return out
 
+    def draw_summary(self) -> dict[str, int] | None:
+        """``{n_draws, min_events_per_draw, max_events_per_draw}``, or None without draws."""
+        if self.draws is None:
+            return None
+        _, counts = np.unique(self.draws, return_counts=True)
+        return {
+            "n_draws": int(counts.size),
+            "min_events_per_draw": int(counts.min()) if counts.size else 0,
+            "max_events_per_draw": int(counts.max()) if counts.size else 0,
+        }
+
 
 def evaluate_sample(events: ak.Array, observables: Sequence[Observable], label: str) -> Sample:
     """Evaluate each observable once on ``events``.
 
+    A ``draw`` field (posterior-draw index per event) is kept as :attr:`Sample.draws`.
+
     Raises:
-        HepgenInputError: non-finite weights, or a non-finite observable value where it is
+        HepgenInputError: non-finite weights, draw indices that are not integers >= 0, or a
+            non-finite observable value where it is
             defined (counted, with the observable named) — never silently replaced.
     """
     weights = event_weights(events)
@@ -148,7 +186,8 @@ def evaluate_sample(events: ak.Array, observables: Sequence[Observable], label: 
         raise HepgenInputError(
             f"{label}: {bad} of {weights.size} event weights are not finite; fix or drop them"
         )
-    sample = Sample(label, weights, n_jets(events), has_jets(events))
+    draws = event_draws(events, label)
+    sample = Sample(label, weights, n_jets(events), has_jets(events), draws=draws)
     for obs in observables:
         values, defined = obs.evaluate(events)
         if values.shape != (len(events),) or defined.shape != (len(events),):

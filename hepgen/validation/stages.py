@@ -16,6 +16,7 @@ import numpy as np
 
 from hepgen.physics.observables import Observable
 from hepgen.validation import plots
+from hepgen.validation.band import MIN_DRAWS, band_coverage, posterior_band
 from hepgen.validation.classifier import (
     MAX_TEST_PER_CLASS,
     MAX_TRAIN_PER_CLASS,
@@ -104,6 +105,12 @@ def _metrics_text(entry: dict, unit: str) -> str:
     out = entry["outside_range"]
     if max(out.values()) >= OUTSIDE_NOTE:
         lines.append(f"outside plot: {100 * out['generated']:.1f}% / {100 * out['reference']:.1f}%")
+    band = entry.get("band")
+    if band is not None and band["coverage_band"] is not None:
+        lines.append(
+            f"band covers {100 * band['coverage_band']:.0f}% of bins, "
+            f"{100 * band['coverage_total']:.0f}% with stat."
+        )
     return "\n".join(line for line in lines if line)
 
 
@@ -116,8 +123,14 @@ def histogram_entry(
     options: PlotOptions,
     window: tuple[float, float] | None = None,
 ) -> tuple[dict | None, str | None]:
-    """Compare one observable in one region (and zoom window): (entry, None) or (None, reason)."""
-    g = gen.sorted_column(obs.name, region, window)
+    """Compare one observable in one region (and zoom window): (entry, None) or (None, reason).
+
+    When the generated sample has K >= 2 posterior draws, the entry's ``band`` holds the
+    coverage of the posterior band (:mod:`hepgen.validation.band`) and the figure shows the
+    band; otherwise ``band`` is None.
+    """
+    order = gen.sorted_order(obs.name, region, window)
+    g = gen.values[obs.name][order], gen.weights[order]
     r = ref.sorted_column(obs.name, region, window)
     if g[0].size < 2 or r[0].size < 2:
         return None, "fewer than 2 events with the observable defined in a sample"
@@ -133,6 +146,10 @@ def histogram_entry(
     entry["flag"] = entry["status"] == FAIL
     entry["binning"] = _binning_info(obs, edges, window)
     entry["outside_range"] = {"generated": comp.outside_gen, "reference": comp.outside_ref}
+    band = None
+    if gen.draws is not None and gen.n_draws >= MIN_DRAWS:
+        band = posterior_band(comp, g[0], g[1], gen.draws[order], gen.draw_ids)
+    entry["band"] = None if band is None else band_coverage(comp, band).as_dict()
     entry["plot"] = None
     if not options.enabled:
         return entry, None
@@ -146,6 +163,9 @@ def histogram_entry(
         region_title=title,
         paths=options.paths(stem),
         legend_title=_metrics_text(entry, obs.unit),
+        band=None if band is None else band.width,
+        ratio_band=None if band is None else band.ratio_width(comp),
+        band_label=None if band is None else f"posterior band ({band.n_draws} draws)",
     )
     entry["plot"] = options.relative(stem)
     return entry, None

@@ -13,7 +13,7 @@ import numpy as np
 import vector
 
 from hepgen.physics.constants import JET_PT_MIN, MUON_MASS, Z_MASS
-from hepgen.physics.events import build_events, event_weights, has_jets
+from hepgen.physics.events import build_events, event_draws, event_weights, has_jets
 
 #: Z width used for the toy Breit-Wigner [GeV].
 TOY_Z_WIDTH: float = 2.4952
@@ -137,7 +137,8 @@ def toy_jet_pt_weights(events: ak.Array, from_slope: float, to_slope: float) -> 
 
 
 def scale_pt(events: ak.Array, factor: float) -> ak.Array:
-    """A copy of ``events`` with every muon and jet pT multiplied by ``factor`` (weights kept)."""
+    """A copy of ``events`` with every muon and jet pT multiplied by ``factor`` (weights and
+    posterior-draw indices kept)."""
     muon = {f: events.Muon[f] for f in ("pt", "eta", "phi", "charge", "mass")}
     muon["pt"] = muon["pt"] * factor
     jet = None
@@ -145,4 +146,4 @@ def scale_pt(events: ak.Array, factor: float) -> ak.Array:
         jet = {f: events.Jet[f] for f in ("pt", "eta", "phi", "mass")}
         jet["pt"] = jet["pt"] * factor
     weight = event_weights(events) if "weight" in ak.fields(events) else None
-    return build_events(muon, jet, weight)
+    return build_events(muon, jet, weight, event_draws(events))

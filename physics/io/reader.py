@@ -47,17 +47,21 @@ MAX_LISTED: int = 12
 _FLOATS = frozenset({"float16", "float32", "float64"})
 _INTEGERS = frozenset({f"{s}int{b}" for s in ("", "u") for b in (8, 16, 32, 64)})
 #: Allowed leaf dtypes per field kind: kinematics must be floating point, charges and weights
-#: any real number type (never bool or string).
+#: any real number type (never bool or string), posterior-draw indices integers.
 _ALLOWED: dict[str, frozenset[str]] = {
     "kinematic": _FLOATS,
     "charge": _FLOATS | _INTEGERS,
     "weight": _FLOATS | _INTEGERS,
+    "draw": _INTEGERS,
 }
 _DESCRIBED: dict[str, str] = {
     "kinematic": "floating-point numbers",
     "charge": "integer or floating-point charges",
     "weight": "numbers",
+    "draw": "posterior-draw indices 0..K-1",
 }
+#: Largest posterior-draw index the reader accepts (the writer stores int32).
+MAX_DRAW_INDEX: int = 2**31 - 1
 #: Muon charges must be one of these.
 ALLOWED_CHARGES: tuple[int, ...] = (-1, 1)
 
@@ -235,10 +239,12 @@ def _checked(values: ak.Array, branch: str, kind: str, jagged: bool, ctx: _Conte
     depth, leaf = _leaf(values)
     if depth != int(jagged) or leaf not in _ALLOWED[kind]:
         shape = "a jagged array (one value per object)" if jagged else "one value per event"
+        types = sorted(_ALLOWED[kind] & _FLOATS) + (
+            ["integers"] if _INTEGERS <= _ALLOWED[kind] else []
+        )
         raise HepgenInputError(
             f"{ctx}: branch {branch!r} has type {values.type.content}; expected {shape} of "
-            f"{_DESCRIBED[kind]} ({', '.join(sorted(_ALLOWED[kind] & _FLOATS))}"
-            f"{', integers' if _INTEGERS <= _ALLOWED[kind] else ''})"
+            f"{_DESCRIBED[kind]} ({', '.join(types)})"
         )
     if jagged:
         values = ak.from_regular(values, axis=1)
@@ -268,6 +274,19 @@ def _check_charges(values: ak.Array, branch: str, ctx: _Context) -> None:
             f"{ctx}: branch {branch!r}: {n_bad} muon charges not in {{-1, +1}}; expected a charge "
             "branch (is the schema mapping the right branch?)"
         )
+
+
+def _draw_indices(chunk: ak.Array, branch: str, ctx: _Context) -> np.ndarray:
+    """The posterior-draw indices (N,) of a chunk: integers in [0, MAX_DRAW_INDEX]."""
+    draw = ak.to_numpy(_checked(_field(chunk, branch), branch, "draw", False, ctx))
+    n_bad = int(np.count_nonzero((draw < 0) | (draw > MAX_DRAW_INDEX)))
+    if n_bad:
+        raise HepgenInputError(
+            f"{ctx}: branch {branch!r}: {n_bad} values outside 0..{MAX_DRAW_INDEX} "
+            f"(smallest {draw.min()}) in {ctx.entries}; expected posterior-draw indices 0..K-1 "
+            "(is the schema mapping the right branch?)"
+        )
+    return draw
 
 
 def _field_kind(name: str) -> str:
@@ -349,7 +368,8 @@ def _chunk_to_events(chunk: ak.Array, schema: Schema, ctx: _Context) -> ak.Array
         weight = ak.to_numpy(
             _checked(_field(chunk, schema.weight), schema.weight, "weight", False, ctx)
         )
-    return build_events(fields["Muon"], fields.get("Jet"), weight)
+    draw = None if schema.draw is None else _draw_indices(chunk, schema.draw, ctx)
+    return build_events(fields["Muon"], fields.get("Jet"), weight, draw)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -448,7 +468,8 @@ def iterate_events(
 
     Yields:
         non-empty event records (see :mod:`hepgen.physics.events`), each of at most
-        ``step_size`` events; chunks can go straight into
+        ``step_size`` events, with a ``draw`` field when the schema names a draw branch and the
+        file has it (posterior-draw index, int32); chunks can go straight into
         :func:`~hepgen.physics.io.writer.write_events`.
 
     Raises:

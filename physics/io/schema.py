@@ -1,8 +1,10 @@
 """Schemas: how the trees and branches of a ROOT file map onto the hepgen event record.
 
 A :class:`Schema` names the tree (or lets the reader pick ``Events``, else the only tree in the
-file), one :class:`CollectionSchema` per collection (``muon``, optional ``jet``) and an optional
-per-event weight branch. A collection is stored either
+file), one :class:`CollectionSchema` per collection (``muon``, optional ``jet``), an optional
+per-event weight branch and an optional per-event posterior-draw index branch (``draw``: integer
+0..K-1, written by ``hepgen generate --posterior-draws K``; read when present, never required).
+A collection is stored either
 
 - *jagged*: one branch per field holding a variable-length list per event (NanoAOD
   ``Muon_pt``: ``var * float32``), or
@@ -47,7 +49,7 @@ OPTIONAL_EXTRA: dict[str, dict[str, tuple[str, ...]]] = {
 }
 
 #: Top-level keys of a JSON schema and of a JSON collection.
-_SCHEMA_KEYS = frozenset({"name", "tree", "weight", "weight_required", "muon", "jet"})
+_SCHEMA_KEYS = frozenset({"name", "tree", "weight", "weight_required", "draw", "muon", "jet"})
 _COLLECTION_KEYS = frozenset({"kinematics", "jagged", "objects", "prefix", "optional"})
 
 
@@ -159,6 +161,8 @@ class Schema:
         weight: per-event weight branch (flat, numeric), or None for unit weights.
         weight_required: if False, a missing ``weight`` branch means unit weights, not an error.
         name: shown in error messages.
+        draw: per-event posterior-draw index branch (flat, integer, >= 0), read into the record's
+            ``draw`` field when the file has it; optional (a file without it reads as before).
     """
 
     muon: CollectionSchema
@@ -167,11 +171,16 @@ class Schema:
     weight: str | None = None
     weight_required: bool = True
     name: str = "custom"
+    draw: str | None = None
 
     def __post_init__(self) -> None:
         self.muon.check("muon", repr(self.name))
         if self.jet is not None:
             self.jet.check("jet", repr(self.name))
+        if self.draw is not None and (not isinstance(self.draw, str) or not self.draw):
+            raise _fail(repr(self.name), f"'draw' must be a branch name or null, got {self.draw!r}")
+        if self.draw is not None and self.draw == self.weight:
+            raise _fail(repr(self.name), f"'draw' and 'weight' name the same branch {self.draw!r}")
 
     def collections(self) -> dict[str, CollectionSchema]:
         """Record name (``Muon``, ``Jet``) -> collection schema, for the collections present."""
@@ -181,22 +190,23 @@ class Schema:
         return found
 
     def branches(self) -> tuple[str, ...]:
-        """Every branch the schema reads (weight included), without duplicates."""
+        """Every branch the schema reads (weight and draw included), without duplicates."""
         names = [b for coll in self.collections().values() for b in coll.branches()]
-        if self.weight is not None:
-            names.append(self.weight)
+        names += [b for b in (self.weight, self.draw) if b is not None]
         return tuple(dict.fromkeys(names))
 
     def for_branches(self, available: Collection[str]) -> Schema:
         """This schema without the parts a file may lack: an optional collection none of whose
-        branches is in ``available``, and a weight branch that is not required."""
+        branches is in ``available``, a weight branch that is not required, and a draw branch
+        (always optional)."""
         jet = self.jet
         if jet is not None and jet.optional and not any(b in available for b in jet.branches()):
             jet = None
         weight = self.weight
         if weight is not None and not self.weight_required and weight not in available:
             weight = None
-        return replace(self, jet=jet, weight=weight)
+        draw = self.draw if self.draw in available else None
+        return replace(self, jet=jet, weight=weight, draw=draw)
 
     def missing(self, available: Collection[str]) -> list[str]:
         """Branches the schema reads that are not in ``available`` (after :meth:`for_branches`)."""
@@ -209,6 +219,7 @@ class Schema:
         Format (every key but ``muon`` optional)::
 
             {"name": "my-file", "tree": "Events", "weight": "genWeight", "weight_required": true,
+             "draw": "draw",
              "muon": {"kinematics": "ptetaphi", "prefix": "Muon"},
              "jet":  {"kinematics": "cartesian",
                       "jagged": {"px": "Jet_px", "py": "Jet_py", "pz": "Jet_pz", "E": "Jet_E"}}}
@@ -216,7 +227,8 @@ class Schema:
         A collection gives ``prefix`` (jagged ``<prefix>_<field>`` branches for the fields its
         kinematics needs), ``jagged`` (field -> branch) or ``objects`` (a list of field -> flat
         branch mappings, one per object); ``kinematics`` defaults to ``ptetaphi``. A missing or
-        null ``jet`` gives dimuon-only records. ``tree`` null/missing: auto-detect.
+        null ``jet`` gives dimuon-only records. ``tree`` null/missing: auto-detect. ``draw`` (the
+        posterior-draw index branch) is read only when the file has it.
         """
         if not isinstance(data, Mapping):
             raise _fail(source, f"expected a JSON object, found {type(data).__name__}")
@@ -238,6 +250,7 @@ class Schema:
             weight=data.get("weight"),
             weight_required=bool(data.get("weight_required", True)),
             name=str(data.get("name", source)),
+            draw=data.get("draw"),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -247,6 +260,7 @@ class Schema:
             "tree": self.tree,
             "weight": self.weight,
             "weight_required": self.weight_required,
+            "draw": self.draw,
             "muon": _collection_to_dict(self.muon),
             "jet": None if self.jet is None else _collection_to_dict(self.jet),
         }
@@ -321,11 +335,12 @@ _NANOAOD_JET = CollectionSchema.from_prefix("Jet", ("pt", "eta", "phi", "mass"),
 
 #: Predefined schemas by name.
 SCHEMAS: dict[str, Schema] = {
-    # hepgen's own files and NanoAOD: tree Events (else the only tree), optional `weight`.
-    "nanoaod": Schema(_NANOAOD_MUON, _NANOAOD_JET, None, "weight", False, "nanoaod"),
+    # hepgen's own files and NanoAOD: tree Events (else the only tree), optional `weight` and
+    # optional posterior-draw index `draw` (generated files of Bayesian generators).
+    "nanoaod": Schema(_NANOAOD_MUON, _NANOAOD_JET, None, "weight", False, "nanoaod", "draw"),
     # NanoAOD with the generator weight `genWeight` (required).
     "nanoaod-genweight": Schema(
-        _NANOAOD_MUON, _NANOAOD_JET, None, "genWeight", True, "nanoaod-genweight"
+        _NANOAOD_MUON, _NANOAOD_JET, None, "genWeight", True, "nanoaod-genweight", "draw"
     ),
     # CMS 2010 open-data dimuon file (skhep_testdata `uproot-Zmumu.root`): tree `events`.
     "cms-dimuon": Schema(

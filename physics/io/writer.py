@@ -1,5 +1,9 @@
 """Write events as a NanoAOD-style TTree (``Events``: ``nMuon``, ``Muon_pt``, ..., ``nJet``, ...).
 
+The record's flat ``weight`` field becomes a float32 branch ``weight`` and its ``draw`` field
+(posterior-draw index of Bayesian generators) an int32 branch ``draw``; other record fields are
+not written (pass extra flat branches explicitly, see :func:`write_events`).
+
 Written in chunks with ``uproot.recreate`` + ``mktree`` + ``extend`` (uproot >= 5.7 would write an
 RNTuple for ``f[name] = {...}``), to ``<name>.tmp.root`` first and renamed when complete, so an
 interrupted write never leaves a file that looks finished.
@@ -15,7 +19,7 @@ import awkward as ak
 import numpy as np
 import uproot
 
-from hepgen.physics.events import has_jets
+from hepgen.physics.events import checked_draws, has_jets
 
 #: Branch dtypes of the stored format (float32 unless stated; see design.md).
 MUON_BRANCHES: dict[str, str] = {
@@ -55,6 +59,8 @@ def _chunk_content(events: ak.Array, extra: dict[str, np.ndarray]) -> dict[str, 
         )
     if "weight" in ak.fields(events):
         content["weight"] = ak.to_numpy(events["weight"]).astype(np.float32)
+    if "draw" in ak.fields(events):
+        content["draw"] = checked_draws(ak.to_numpy(events["draw"]), "write_events")
     content.update({name: np.asarray(v) for name, v in extra.items()})
     return content
 
@@ -71,7 +77,9 @@ def write_events(
         path: output ``.root`` file; replaced only when the whole write succeeded.
         chunks: one events array, or an iterable of events arrays, or of
             ``(events, {branch: values (N,)})`` pairs for extra flat branches (e.g. posterior
-            draw weights). All chunks must have the same collections and extra branches.
+            draw weights). The record's ``weight`` field is written as float32 ``weight``, its
+            ``draw`` field (posterior-draw index) as int32 ``draw``. All chunks must have the
+            same collections and extra branches.
         tree: TTree name.
 
     Returns:

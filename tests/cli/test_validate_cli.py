@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
+import awkward as ak
 import numpy as np
 import pytest
 import uproot
@@ -33,6 +35,12 @@ def test_help_explains_the_report(capsys) -> None:
         "--fail-on-flag",
         "skipped",
         "temporary",
+        "'draw' branch",
+        "posterior band (K draws)",
+        "coverage_band",
+        "coverage_total",
+        "generated_weights",
+        "ess_fraction",
     ):
         assert text in out, text
 
@@ -98,6 +106,58 @@ def test_weighted_file_through_the_cli(tmp_path, toy_files, capsys) -> None:
     assert m["command"].startswith("hepgen validate") and "--observables" in m["command"]
     assert set(m["classifier"]) == {"1j", "2j", "3j"}
     assert (out / "index.html").is_file() and not (out / "plots").exists()
+
+
+def test_bayesian_reweighted_file_gets_band_and_weight_histogram(tmp_path, toy_files, caplog):
+    """A generated file as ``hepgen generate --posterior-draws 4 --reweight`` writes it: four
+    blocks of events with ``draw`` = 0..3 and discriminator-like weights."""
+    caplog.set_level(logging.INFO, logger="hepgen")
+    n_draws, per_draw = 4, 1500
+    blocks = [
+        ak.with_field(toy_events(per_draw, seed=80 + k), np.full(per_draw, k, np.int32), "draw")
+        for k in range(n_draws)
+    ]
+    rng = np.random.default_rng(5)
+    blocks = [with_weights(b, np.exp(rng.normal(0.0, 0.4, per_draw))) for b in blocks]
+    path = tmp_path / "binn.root"
+    write_events(path, blocks)
+    assert uproot.open(path)["Events"].typenames()["draw"] == "int32_t"
+    out = tmp_path / "report"
+    code = main(
+        ["validate", str(path), str(toy_files["ref"]), "-o", str(out), "--labels", "BINN,truth",
+         "--observables", "m_mumu,j1_pt", "--no-classifier"]
+    )  # fmt: skip
+    assert code == 0
+    m = json.loads((out / "metrics.json").read_text())
+    assert m["inputs"]["generated"]["posterior_draws"] == {
+        "n_draws": 4,
+        "min_events_per_draw": per_draw,
+        "max_events_per_draw": per_draw,
+    }
+    bands = [e["band"] for o in m["observables"].values() for e in o["regions"].values()]
+    assert len(bands) == 8 and all(b["n_draws"] == 4 for b in bands)
+    assert all(0.0 <= b["coverage_band"] <= b["coverage_total"] <= 1.0 for b in bands)
+    assert m["observables"]["m_mumu"]["windows"]["70-110"]["2j"]["band"]["n_draws"] == 4
+    assert m["summary"]["band"]["n_histograms"] == 8
+    g = m["generated_weights"]
+    assert g["n_events"] == n_draws * per_draw and 0.7 < g["ess_fraction"] < 0.9  # e^{-σ²}
+    assert (out / g["plot"]).is_file() and (out / "plots" / "j1_pt_2j.png").is_file()
+    page = (out / "index.html").read_text()
+    assert "Posterior band (4 draws) of BINN covers the deviation from truth in" in page
+    assert "Generated event weights" in page
+    assert "posterior band (4 draws) covers the deviation" in caplog.text
+    assert "generated weights: mean" in caplog.text
+
+    # the reference has no draws and unit weights: swapped, nothing of this appears
+    swapped = tmp_path / "swapped"
+    code = main(
+        ["-q", "validate", str(toy_files["ref"]), str(path), "-o", str(swapped),
+         "--observables", "m_mumu", "--no-classifier", "--no-plots"]
+    )  # fmt: skip
+    assert code == 0
+    m = json.loads((swapped / "metrics.json").read_text())
+    assert m["generated_weights"] is None and m["summary"]["band"] is None
+    assert m["inputs"]["reference"]["posterior_draws"]["n_draws"] == 4
 
 
 def test_fail_on_flag_sets_the_exit_status(tmp_path, toy_files) -> None:

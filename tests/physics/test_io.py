@@ -57,7 +57,15 @@ def nanoaod_branches(events: ak.Array, dtype: str = "float32") -> dict[str, obje
         out |= {f"Jet_{f}": ak.values_astype(events.Jet[f], dtype) for f in JET_FIELDS}
     if "weight" in ak.fields(events):
         out["weight"] = ak.to_numpy(events.weight).astype(dtype)
+    if "draw" in ak.fields(events):
+        out["draw"] = ak.to_numpy(events.draw).astype(np.int32)
     return out
+
+
+def with_draws(events: ak.Array, n_draws: int) -> ak.Array:
+    """``events`` with a ``draw`` field: n_draws equal consecutive blocks 0, 1, ..., K-1."""
+    draw = np.repeat(np.arange(n_draws, dtype=np.int32), -(-len(events) // n_draws))
+    return ak.with_field(events, draw[: len(events)], "draw")
 
 
 def write_ttree(path: Path, branches: dict[str, object], tree: str = "Events") -> Path:
@@ -97,6 +105,8 @@ def assert_same_events(got: ak.Array, expected: ak.Array, rtol: float = FLOAT32_
             )
     if "weight" in ak.fields(expected):
         np.testing.assert_allclose(ak.to_numpy(got.weight), ak.to_numpy(expected.weight), rtol=rtol)
+    if "draw" in ak.fields(expected):
+        np.testing.assert_array_equal(ak.to_numpy(got.draw), ak.to_numpy(expected.draw))
 
 
 def as_float32(events: ak.Array) -> ak.Array:
@@ -114,6 +124,8 @@ def as_float32(events: ak.Array) -> ak.Array:
     out = {name: cast(events[name]) for name in ("Muon", "Jet") if name in ak.fields(events)}
     if "weight" in ak.fields(events):
         out["weight"] = ak.values_astype(events.weight, "float32")
+    if "draw" in ak.fields(events):
+        out["draw"] = events.draw
     return ak.zip(out, depth_limit=1)
 
 
@@ -149,6 +161,23 @@ def test_optional_parts_are_dropped_only_when_entirely_absent():
     assert nanoaod.missing(muon_only | {"Jet_pt"}) == ["Jet_eta", "Jet_phi", "Jet_mass"]
     assert SCHEMAS["nanoaod-genweight"].missing(muon_only) == ["genWeight"]
     assert schemas_matching(muon_only | {"weight"}) == ["nanoaod"]
+
+
+def test_draw_branch_is_optional_in_the_nanoaod_schemas():
+    muon_only = {"Muon_pt", "Muon_eta", "Muon_phi", "Muon_charge"}
+    for name in ("nanoaod", "nanoaod-genweight"):
+        assert SCHEMAS[name].draw == "draw"
+        assert SCHEMAS[name].for_branches(muon_only).draw is None
+        assert SCHEMAS[name].for_branches(muon_only | {"draw"}).draw == "draw"
+    assert SCHEMAS["nanoaod"].missing(muon_only) == []
+    assert SCHEMAS["cms-dimuon"].draw is None
+    schema = Schema.from_dict({"muon": {"prefix": "Mu"}, "draw": "posterior_index"})
+    assert schema.draw == "posterior_index" and "posterior_index" in schema.branches()
+    assert Schema.from_dict(schema.to_dict()) == schema
+    with pytest.raises(HepgenInputError, match="'draw' must be a branch name"):
+        Schema.from_dict({"muon": {"prefix": "Mu"}, "draw": 3})
+    with pytest.raises(HepgenInputError, match="'draw' and 'weight' name the same branch"):
+        Schema.from_dict({"muon": {"prefix": "Mu"}, "draw": "w", "weight": "w"})
 
 
 def test_unknown_schema_name_is_an_input_error():
@@ -260,6 +289,49 @@ def test_round_trip_of_dimuon_only_records(tmp_path: Path, make_events):
     assert "Jet" not in ak.fields(got)
     assert report.n_kept == N_TOY
     assert_same_events(got, as_float32(events))
+
+
+def test_round_trip_of_posterior_draws(tmp_path: Path, make_events):
+    events = with_draws(make_events(N_TOY, seed=12, with_weights=True), 4)
+    path = tmp_path / "draws.root"
+    write_events(path, [events[:100], events[100:]])
+    assert uproot.open(path)["Events"].typenames()["draw"] == "int32_t"
+    got, report = read_events(path, step_size=70)
+    assert report.n_kept == N_TOY
+    assert got.draw.type.content == ak.types.NumpyType("int32")
+    assert_same_events(got, as_float32(events))
+    np.testing.assert_array_equal(np.bincount(ak.to_numpy(got.draw)), [75, 75, 75, 75])
+    chunks = list(iterate_events(path, step_size=70))
+    assert all("draw" in ak.fields(c) for c in chunks)
+    rntuple = write_rntuple(tmp_path / "draws_rntuple.root", nanoaod_branches(events))
+    got, _ = read_events(rntuple, step_size=64)
+    assert_same_events(got, as_float32(events))
+
+
+def test_file_without_draw_reads_as_before(toy_file):
+    path, events = toy_file
+    assert "draw" not in uproot.open(path)["Events"].keys()
+    got, _ = read_events(path)
+    assert set(ak.fields(got)) == {"Muon", "Jet", "weight"}
+    assert_same_events(got, as_float32(events))
+
+
+def test_selection_carries_the_draw_along(tmp_path: Path, make_events):
+    events = with_draws(make_events(40, seed=13), 4)  # draws 0..3, 10 events each
+    branches = nanoaod_branches(events)
+    charge = ak.to_numpy(ak.flatten(branches["Muon_charge"])).reshape(-1, 2)
+    charge[[0, 1, 10, 39]] = 1  # same-sign events: two of draw 0, one of draw 1, one of draw 3
+    branches["Muon_charge"] = ak.unflatten(charge.ravel(), 2)
+    path = write_ttree(tmp_path / "skips.root", branches)
+    got, report = read_events(path)
+    assert report.skipped == {"no opposite-charge muon pair": 4}
+    np.testing.assert_array_equal(np.bincount(ak.to_numpy(got.draw)), [8, 9, 10, 9])
+    kept = np.setdiff1d(np.arange(40), [0, 1, 10, 39])
+    np.testing.assert_allclose(
+        ak.to_numpy(got.Muon.pt[:, 0]),
+        ak.to_numpy(events.Muon.pt[kept, 0]),
+        rtol=FLOAT32_RTOL,
+    )
 
 
 def test_chunked_reading_equals_single_read(toy_file):
@@ -576,6 +648,40 @@ def test_nan_and_inf_values_are_counted_not_dropped(tmp_path: Path, make_events)
         path, r"branch 'Jet_eta': 3 non-finite values \(2 NaN, 1 inf\) in entries 0-49"
     )
     assert "bad.root" in message
+
+
+@pytest.mark.parametrize(
+    ("values", "match"),
+    [
+        (
+            lambda n: np.arange(n, dtype=np.float32),
+            r"branch 'draw' has type float32; expected one value per event of posterior-draw "
+            r"indices 0\.\.K-1 \(integers\)",
+        ),
+        (
+            lambda n: np.where(np.arange(n) < 3, -1, 0).astype(np.int32),
+            r"branch 'draw': 3 values outside 0\.\.2147483647 \(smallest -1\) in entries 0-49",
+        ),
+        (
+            lambda n: np.full(n, 2**40, dtype=np.int64),
+            r"branch 'draw': 50 values outside 0\.\.2147483647",
+        ),
+    ],
+    ids=["float", "negative", "too-large"],
+)
+def test_bad_draw_branch(tmp_path: Path, make_events, values, match):
+    path = _replace_branch(tmp_path, make_events, "draw", values(50))
+    message = _raises(path, match)
+    assert "bad.root: tree 'Events'" in message
+
+
+def test_writer_rejects_a_draw_field_that_is_not_an_index(tmp_path: Path, make_events):
+    events = make_events(10, seed=14)
+    path = tmp_path / "out.root"
+    for draw, match in ((np.linspace(0, 1, 10), "dtype float64"), (np.arange(-1, 9), r"\[-1, 8\]")):
+        with pytest.raises(HepgenInputError, match=f"write_events: 'draw' has .*{match}"):
+            write_events(path, ak.with_field(events, draw, "draw"))
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_nan_weights(tmp_path: Path, make_events):

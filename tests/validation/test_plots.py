@@ -67,6 +67,31 @@ def test_reused_figure_handles_empty_bins_integers_and_scale_changes(tmp_path) -
     assert all((tmp_path / f"{i}.png").stat().st_size > 5000 for i in range(3))
 
 
+def test_posterior_band_is_drawn_on_main_and_ratio_panels(tmp_path) -> None:
+    rng = np.random.default_rng(4)
+    edges = np.linspace(0, 10, 11)
+    comp = _comparison(edges, rng.uniform(0, 5, 300), rng.uniform(0, 8, 300))  # empty ref bins
+    band = 0.1 * comp.density_gen
+    ratio_band = band / np.where(comp.density_ref > 0, comp.density_ref, np.nan)
+    with ComparisonPlotter() as plotter:
+        for i, kwargs in enumerate(
+            [{}, {"band": band, "ratio_band": ratio_band, "band_label": "posterior band (4 draws)"}]
+        ):
+            plotter.plot(comp, xlabel="x", unit="", labels=LABELS, region_title="r",
+                         paths=[tmp_path / f"{i}.png"], **kwargs)  # fmt: skip
+            fig = plt.gcf()
+            main, ratio = fig.axes[0], fig.axes[1]
+            legend = [t.get_text() for t in main.get_legend().get_texts()]
+            filled = [p for p in ratio.patches if p.get_fill()]
+            if i == 0:
+                assert "posterior band (4 draws)" not in legend and len(filled) == 1
+            else:
+                assert legend[0] == "posterior band (4 draws)" and len(filled) == 2
+    assert plt.get_fignums() == []
+    with Image.open(tmp_path / "0.png") as a, Image.open(tmp_path / "1.png") as b:
+        assert np.any(np.asarray(a.convert("RGB")) != np.asarray(b.convert("RGB")))
+
+
 def test_classifier_weight_plot(tmp_path) -> None:
     rng = np.random.default_rng(2)
     edges = np.logspace(-1, 1, 41)

@@ -29,6 +29,7 @@ TOP_KEYS = {
     "regions",
     "observables",
     "classifier",
+    "generated_weights",
     "skipped",
     "summary",
 }
@@ -48,6 +49,7 @@ HIST_KEYS = {
     "flag",
     "binning",
     "outside_range",
+    "band",
     "plot",
 }
 CLASSIFIER_KEYS = {
@@ -108,8 +110,14 @@ def test_metrics_json_has_stable_keys(report) -> None:
         "status",
         "regions",
         "windows",
+        "band",
     }
     assert set(m["observables"]["m_mumu"]["regions"]["inclusive"]) == HIST_KEYS
+    assert m["observables"]["m_mumu"]["regions"]["inclusive"]["band"] is None  # no draws
+    assert m["observables"]["m_mumu"]["band"] is None and m["summary"]["band"] is None
+    assert m["inputs"]["generated"]["posterior_draws"] is None
+    assert m["generated_weights"]["plot"] == "plots/generated_weights.png"  # U(0.5, 1.5)
+    assert m["generated_weights"]["fraction_above_3"] == 0.0
     assert set(m["observables"]["m_mumu"]["windows"]["70-110"]["inclusive"]) == HIST_KEYS
     assert set(m["classifier"]["1j"]) == CLASSIFIER_KEYS
     assert set(m["skipped"]) == {"observables", "histograms", "classifier"}
