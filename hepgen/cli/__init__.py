@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from hepgen._version import __version__
 
 #: Subcommand modules, in --help order.
-SUBCOMMANDS: tuple[str, ...] = ("simulate", "validate")
+SUBCOMMANDS: tuple[str, ...] = ("simulate", "train", "generate", "validate")
 
 #: Exit status for bad input (files, branches, options).
 EXIT_BAD_INPUT = 2
@@ -42,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--log-level",
         default="INFO",
+        type=str.upper,
         choices=["DEBUG", "INFO", "WARNING", "ERROR"],
         help="logging verbosity (default: INFO)",
     )

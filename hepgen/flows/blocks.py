@@ -47,9 +47,11 @@ class CouplingBlock(nn.Module):
         y_b, logdet = self.transform.forward(x_b, self._params(x_a, c))
         return torch.cat([x_a, y_b], dim=-1), logdet
 
-    def inverse(self, y: Tensor, c: Tensor | None = None) -> tuple[Tensor, Tensor]:
+    def inverse(
+        self, y: Tensor, c: Tensor | None = None, with_logdet: bool = True
+    ) -> tuple[Tensor, Tensor | None]:
         y_a, y_b = y[:, : self.n_a], y[:, self.n_a :]
-        x_b, logdet = self.transform.inverse(y_b, self._params(y_a, c))
+        x_b, logdet = self.transform.inverse(y_b, self._params(y_a, c), with_logdet)
         return torch.cat([y_a, x_b], dim=-1), logdet
 
 
@@ -69,8 +71,10 @@ class FixedRotation(nn.Module):
     def forward(self, x: Tensor, c: Tensor | None = None) -> tuple[Tensor, Tensor]:
         return x @ self.matrix.T, x.new_zeros(x.shape[0])
 
-    def inverse(self, y: Tensor, c: Tensor | None = None) -> tuple[Tensor, Tensor]:
-        return y @ self.matrix, y.new_zeros(y.shape[0])
+    def inverse(
+        self, y: Tensor, c: Tensor | None = None, with_logdet: bool = True
+    ) -> tuple[Tensor, Tensor | None]:
+        return y @ self.matrix, (y.new_zeros(y.shape[0]) if with_logdet else None)
 
 
 class ActNorm(nn.Module):
@@ -88,6 +92,8 @@ class ActNorm(nn.Module):
         logdet = self.log_scale.sum().expand(x.shape[0])
         return x * torch.exp(self.log_scale) + self.shift, logdet
 
-    def inverse(self, y: Tensor, c: Tensor | None = None) -> tuple[Tensor, Tensor]:
-        logdet = -self.log_scale.sum().expand(y.shape[0])
+    def inverse(
+        self, y: Tensor, c: Tensor | None = None, with_logdet: bool = True
+    ) -> tuple[Tensor, Tensor | None]:
+        logdet = -self.log_scale.sum().expand(y.shape[0]) if with_logdet else None
         return (y - self.shift) * torch.exp(-self.log_scale), logdet

@@ -93,5 +93,7 @@ class CouplingINN(nn.Module):
     ) -> Tensor:
         """Draw ``n`` samples, shape (n, D); ``c`` has shape (n, C) if conditional."""
         ref = next(self.parameters())
-        z = torch.randn(n, self.dim, generator=generator, dtype=ref.dtype, device=ref.device)
-        return self.inverse(z, c)[0]
+        x = torch.randn(n, self.dim, generator=generator, dtype=ref.dtype, device=ref.device)
+        for layer in reversed(self.layers):  # no log-determinants: sampling only
+            x = layer.inverse(x, c, with_logdet=False)[0]
+        return x

@@ -45,10 +45,12 @@ class AffineTransform:
         s, t = self._split(params)
         return x * torch.exp(s) + t, s.sum(dim=-1)
 
-    def inverse(self, y: Tensor, params: Tensor) -> tuple[Tensor, Tensor]:
-        """Returns ``(x (B, D), log|det J_inverse| (B,))``."""
+    def inverse(
+        self, y: Tensor, params: Tensor, with_logdet: bool = True
+    ) -> tuple[Tensor, Tensor | None]:
+        """Returns ``(x (B, D), log|det J_inverse| (B,))`` (None without ``with_logdet``)."""
         s, t = self._split(params)
-        return (y - t) * torch.exp(-s), -s.sum(dim=-1)
+        return (y - t) * torch.exp(-s), (-s.sum(dim=-1) if with_logdet else None)
 
 
 class SplineTransform:
@@ -73,10 +75,14 @@ class SplineTransform:
         y, ladj = self._transform(params).call_and_ladj(x)
         return y, ladj.sum(dim=-1)
 
-    def inverse(self, y: Tensor, params: Tensor) -> tuple[Tensor, Tensor]:
-        """Returns ``(x (B, D), log|det J_inverse| (B,))``."""
+    def inverse(
+        self, y: Tensor, params: Tensor, with_logdet: bool = True
+    ) -> tuple[Tensor, Tensor | None]:
+        """Returns ``(x (B, D), log|det J_inverse| (B,))`` (None without ``with_logdet``)."""
         transform = self._transform(params)
         x = transform.inv(y)
+        if not with_logdet:
+            return x, None
         return x, -transform.log_abs_det_jacobian(x, y).sum(dim=-1)
 
 

@@ -16,7 +16,7 @@ import os
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import torch
 from torch import Tensor
@@ -28,6 +28,23 @@ CHECKPOINT_NAME = "checkpoint.pt"
 
 class TrainingError(RuntimeError):
     """Training cannot go on (non-finite loss, ...); the message names the fix."""
+
+
+class WeightStrategy(Protocol):
+    """Per-event loss weights that change during training (e.g. DiscFlow, arXiv 2110.13632).
+
+    ``start_epoch`` is called before each epoch with the model and the indices (into the full
+    feature tensor) of the training subset; ``weights(idx, epoch)`` returns weights (B,) with
+    mean 1 for a batch given by indices into that subset, or None. Its state is checkpointed.
+    """
+
+    def start_epoch(self, model: FeatureModel, train_idx: Tensor, epoch: int) -> None: ...
+
+    def weights(self, idx: Tensor, epoch: int) -> Tensor | None: ...
+
+    def state_dict(self) -> dict[str, Any]: ...
+
+    def load_state_dict(self, state: dict[str, Any]) -> None: ...
 
 
 @dataclass
@@ -81,13 +98,13 @@ class Trainer:
         config: TrainConfig,
         run_dir: str | os.PathLike[str] | None = None,
         device: str = "cpu",
-        weight_fn: Callable[[Tensor, Tensor, Tensor | None, int], Tensor | None] | None = None,
+        strategy: WeightStrategy | None = None,
     ) -> None:
         self.model = model.to(device)
         self.config = config
         self.device = device
         self.run_dir = Path(run_dir) if run_dir is not None else None
-        self.weight_fn = weight_fn
+        self.strategy = strategy
         self.optimizer = torch.optim.AdamW(
             model.parameters(), lr=config.lr, weight_decay=config.weight_decay
         )
@@ -114,6 +131,7 @@ class Trainer:
             "best_epoch": self.state.best_epoch,
             "history": [asdict(r) for r in self.state.history],
             "torch_rng": torch.get_rng_state(),
+            "strategy": self.strategy.state_dict() if self.strategy else {},
         }
         tmp = self.checkpoint_path.with_suffix(".tmp")
         torch.save(payload, tmp)
@@ -136,6 +154,8 @@ class Trainer:
             history=[EpochRecord(**r) for r in payload["history"]],
         )
         torch.set_rng_state(payload["torch_rng"])
+        if self.strategy and payload["strategy"]:
+            self.strategy.load_state_dict(payload["strategy"])
         return payload["best_model"]
 
     # --- training -------------------------------------------------------------------------
@@ -144,8 +164,8 @@ class Trainer:
         perm = torch.randperm(n, generator=gen)
         return list(perm.split(self.config.batch_size))
 
-    def _step(self, x: Tensor, c: Tensor | None, epoch: int) -> float:
-        weights = self.weight_fn(x, c, None, epoch) if self.weight_fn else None
+    def _step(self, x: Tensor, c: Tensor | None, idx: Tensor, epoch: int) -> float:
+        weights = self.strategy.weights(idx, epoch) if self.strategy else None
         loss = self.model.loss(x, c, weights)
         if not torch.isfinite(loss):
             raise TrainingError(
@@ -192,17 +212,20 @@ class Trainer:
         self.model.n_train_hint(len(x_tr))
         steps = max(1, math.ceil(len(x_tr) / cfg.batch_size))
         self.scheduler = torch.optim.lr_scheduler.OneCycleLR(
-            self.optimizer, max_lr=cfg.lr, total_steps=cfg.epochs * steps
-        )
+            self.optimizer, max_lr=cfg.lr, total_steps=cfg.epochs * steps + 1
+        )  # +1: the scheduler takes its first step on construction
         best = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
         if resume:
             best = self.load_checkpoint()
         while self.state.epoch < cfg.epochs and not self._should_stop():
             epoch = self.state.epoch
+            if self.strategy:
+                self.strategy.start_epoch(self.model, train_idx, epoch)
             self.model.train()
             losses = []
             for i, idx in enumerate(self._batches(len(x_tr), epoch)):
-                losses.append(self._step(x_tr[idx], c_tr[idx] if c_tr is not None else None, epoch))
+                cb = c_tr[idx] if c_tr is not None else None
+                losses.append(self._step(x_tr[idx], cb, idx, epoch))
                 if on_batch:
                     on_batch(i, losses[-1])
             val = self.evaluate(x_val, c_val) if len(x_val) else sum(losses) / len(losses)

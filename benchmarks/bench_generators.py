@@ -1,0 +1,169 @@
+"""Precision of the generators: train inn / binn / discflow, generate, validate on the test file.
+
+For each model: ``hepgen train --config configs/<model>.json`` on the shipped training file
+(timed), ``hepgen generate`` of ``--n`` events, ``hepgen validate`` against the shipped *test*
+file (never used for training or model selection), and the figures of the issue: classifier
+AUC per jet multiplicity, chi2/ndf and separation power per observable, training time. The
+BINN is also generated with ``--posterior-draws`` and its band coverage reported; DiscFlow also
+with ``--reweight``.
+
+    python benchmarks/bench_generators.py                      # all models, train + evaluate
+    python benchmarks/bench_generators.py --reuse              # evaluate existing runs only
+    python benchmarks/bench_generators.py --models inn --n 200000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from _common import HERE, save_json, table, update_section
+
+ROOT = HERE.parent
+RUNS = HERE / "runs"
+TEST_FILE = ROOT / "data_samples" / "zjets_test.root"
+TRAIN_FILE = ROOT / "data_samples" / "zjets_train.root"
+HEPGEN = [sys.executable, "-m", "hepgen", "-q"]
+REGIONS = ("inclusive", "1j", "2j", "3j")
+
+
+def sh(args: list[str]) -> float:
+    """Run a command (failing loudly); return its wall time in seconds."""
+    start = time.perf_counter()
+    subprocess.run(args, check=True, cwd=ROOT)
+    return time.perf_counter() - start
+
+
+def train(model: str, run_dir: Path, config: Path, reuse: bool) -> dict:
+    if reuse and (run_dir / "generator.json").exists():
+        print(f"reusing {run_dir}", flush=True)
+    else:
+        if run_dir.exists():
+            subprocess.run(["rm", "-rf", str(run_dir)], check=True)
+        sh([*HEPGEN, "train", "--config", str(config), "--data", str(TRAIN_FILE),
+            "--out", str(run_dir), "--seed", "0"])
+    return json.loads((run_dir / "run.json").read_text())["meta"]
+
+
+def evaluate(run_dir: Path, tag: str, n: int, extra: list[str], seed: int = 1) -> dict:
+    out = RUNS / f"{tag}.root"
+    report = RUNS / f"report_{tag}"
+    gen_s = sh([*HEPGEN, "generate", "--model", str(run_dir), "-n", str(n), "-o", str(out),
+                "--seed", str(seed), *extra])
+    sh([*HEPGEN, "validate", str(out), str(TEST_FILE), "-o", str(report), "--labels",
+        f"{tag},test", "--seed", "0"])
+    metrics = json.loads((report / "metrics.json").read_text())
+    out.unlink()
+    return {"generate_s": gen_s, "metrics": metrics}
+
+
+def summarise(metrics: dict) -> dict:
+    """The issue's figures out of a metrics.json."""
+    obs = {}
+    for name, entry in metrics["observables"].items():
+        regions = entry["regions"]
+        obs[name] = {
+            r: {k: regions[r].get(k) for k in ("chi2_ndf", "separation", "band")}
+            for r in REGIONS if r in regions
+        }
+    chi2 = {name: max(v["chi2_ndf"] for v in o.values()) for name, o in obs.items()}
+    return {
+        "auc": {k: (v["auc"], v["auc_err"]) for k, v in metrics["classifier"].items()},
+        "observables": obs,
+        "max_chi2_ndf": max(chi2.values()),
+        "worst": max(chi2, key=chi2.get),
+        "n_over_2": sum(c > 2 for c in chi2.values()),
+        "n_obs": len(chi2),
+        "status": metrics["summary"]["status"],
+        "generated_weights": metrics.get("generated_weights"),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", default="inn,binn,discflow")
+    parser.add_argument("--n", type=int, default=1_000_000, help="generated events per model")
+    parser.add_argument("--draws", type=int, default=10, help="BINN posterior draws")
+    parser.add_argument("--n-per-draw", type=int, default=200_000)
+    parser.add_argument("--reuse", action="store_true", help="reuse trained runs in runs/")
+    parser.add_argument("--no-results-md", action="store_true")
+    args = parser.parse_args()
+    RUNS.mkdir(exist_ok=True)
+    results: dict[str, dict] = {}
+    for model in args.models.split(","):
+        run_dir = RUNS / model
+        meta = train(model, run_dir, ROOT / "configs" / f"{model}.json", args.reuse)
+        res = evaluate(run_dir, model, args.n, [])
+        results[model] = {"train_s": meta["train_seconds"], "generate_s": res["generate_s"],
+                          **summarise(res["metrics"])}
+        if model == "binn":
+            res = evaluate(run_dir, "binn_draws", args.n_per_draw,
+                           ["--posterior-draws", str(args.draws)])
+            results["binn (draws)"] = {"train_s": meta["train_seconds"],
+                                       "generate_s": res["generate_s"],
+                                       **summarise(res["metrics"])}
+        if model == "discflow":
+            res = evaluate(run_dir, "discflow_rw", args.n, ["--reweight"])
+            results["discflow + reweight"] = {"train_s": meta["train_seconds"],
+                                              "generate_s": res["generate_s"],
+                                              **summarise(res["metrics"])}
+    save_json("generators", {"n_generated": args.n, "test_file": str(TEST_FILE.name),
+                             "results": results})
+    body = render(results, args)
+    print(body)
+    if not args.no_results_md:
+        update_section("generators", "Generators: precision on the shipped test file", body)
+
+
+def render(results: dict[str, dict], args: argparse.Namespace) -> str:
+    header = ["model", "AUC 1j", "AUC 2j", "AUC 3j", "max χ²/ndf (obs)", "obs with χ²/ndf > 2",
+              "train [min]", "verdict"]
+    rows = []
+    for model, r in results.items():
+        auc = [f"{r['auc'][k][0]:.3f} ± {r['auc'][k][1]:.3f}" if k in r["auc"] else "–"
+               for k in ("1j", "2j", "3j")]
+        rows.append([model, *auc, f"{r['max_chi2_ndf']:.2f} ({r['worst']})",
+                     f"{r['n_over_2']} / {r['n_obs']}", f"{r['train_s'] / 60:.1f}", r["status"]])
+    text = table(header, rows)
+    text += (f"\n\n{args.n:,} generated events per model (BINN band: {args.draws} posterior "
+             f"draws × {args.n_per_draw:,}) against the 50,000-event test file. χ²/ndf is the "
+             "largest over the regions inclusive, 1j, 2j, 3j. Training on the 100,000-event "
+             "training file (10% of it held out for early stopping), 2 CPU cores.\n\n")
+    models = list(results)
+    header = ["observable"] + [f"{m} χ²/ndf" for m in models] + [f"{m} sep." for m in models]
+    rows = []
+    for name in results[models[0]]["observables"]:
+        row = [name]
+        for key in ("chi2_ndf", "separation"):
+            for m in models:
+                o = results[m]["observables"].get(name, {}).get("inclusive", {})
+                v = o.get(key)
+                row.append("–" if v is None else (f"{v:.2f}" if key == "chi2_ndf" else f"{v:.1e}"))
+        rows.append(row)
+    text += "Per observable, inclusive region:\n\n" + table(header, rows)
+    band = results.get("binn (draws)")
+    if band:
+        rows = []
+        for name, o in band["observables"].items():
+            b = o.get("inclusive", {}).get("band")
+            if b:
+                rows.append([name, b.get("n_draws"), _pct(b.get("coverage_band")),
+                             _pct(b.get("coverage_total")), f"{b.get('median_rel_width', 0):.3f}"])
+        if rows:
+            text += ("\n\nBINN band coverage (inclusive): fraction of bins where the posterior "
+                     "band alone / band ⊕ statistical errors covers |generated − test|:\n\n")
+            text += table(["observable", "draws", "band only", "band ⊕ stat",
+                           "median rel. width"], rows)
+    return text
+
+
+def _pct(x) -> str:
+    return "–" if x is None else f"{100 * x:.0f}%"
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,303 @@
+"""Event-level generator: one feature model per jet multiplicity, with its preprocessing.
+
+Multiplicity handling (design.md, "Event representation"): hepgen trains **one network per jet
+multiplicity** n = 1, 2, 3 on the events with exactly n jets, and draws n from the training
+fractions. The autoregressive chain of arXiv 2110.13632 shares the muon+j1 network across
+multiplicities; we chose separate networks because each is an exact density on its own feature
+space (9/13/17 dims), they train independently (resume, parallelism) and the validation is per
+multiplicity anyway. See benchmarks/RESULTS.md for the measured per-multiplicity precision.
+
+A saved generator is a directory with two files, neither of which can execute code on load:
+
+* ``generator.json`` — family, feature-model config, fractions, fitted preprocessing of each
+  multiplicity, training metadata;
+* ``weights.pt`` — tensors only, loaded with ``torch.load(weights_only=True)``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import tempfile
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import awkward as ak
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from hepgen._version import __version__
+from hepgen.generators.base import FeatureModel, get
+from hepgen.physics.constants import JET_ABS_ETA_MAX, JET_PT_MIN, MAX_JETS, MIN_JETS
+from hepgen.physics.errors import HepgenInputError
+from hepgen.physics.events import n_jets as count_jets
+from hepgen.physics.preprocessing import EventPreprocessor, split_by_multiplicity
+
+FORMAT = "hepgen-generator"
+VERSION = 1
+CONFIG_NAME = "generator.json"
+WEIGHTS_NAME = "weights.pt"
+MULTIPLICITIES = tuple(range(MIN_JETS, MAX_JETS + 1))
+#: Give up on a chunk when this many rejection rounds still leave out-of-domain events.
+MAX_REJECTION_ROUNDS = 50
+
+
+class EventGenerator(nn.Module):
+    """Z(->mu mu) + n jets generator: ``models[str(n)]`` is the feature model of n jets.
+
+    Args:
+        family: registry name of the feature model (``inn``, ``binn``, ...).
+        model_config: the feature model's config (JSON-serialisable).
+        multiplicities: jet counts to model, default 1, 2, 3.
+    """
+
+    def __init__(
+        self,
+        family: str,
+        model_config: Mapping[str, Any],
+        multiplicities: tuple[int, ...] = MULTIPLICITIES,
+    ) -> None:
+        super().__init__()
+        self.family = family
+        self.model_config = dict(model_config)
+        self.multiplicities = tuple(int(n) for n in multiplicities)
+        cls = get(family)
+        self.models = nn.ModuleDict(
+            {str(n): cls(EventPreprocessor(n).dim, 0, self.model_config)
+             for n in self.multiplicities}
+        )
+        self.preprocessors: dict[int, EventPreprocessor] = {}
+        self.fractions: dict[int, float] = {}
+        self.meta: dict[str, Any] = {}
+
+    def model(self, n: int) -> FeatureModel:
+        return self.models[str(n)]  # type: ignore[return-value]
+
+    # --- preprocessing ----------------------------------------------------------------------
+    def fit_preprocessing(self, events: ak.Array) -> dict[int, Tensor]:
+        """Fit preprocessing and multiplicity fractions on training events; return the float32
+        feature tensors (N_n, D_n) per multiplicity (float64 inverse maps stay exact)."""
+        by_n = split_by_multiplicity(events)
+        missing = [n for n in self.multiplicities if len(by_n.get(n, [])) < 2]
+        if missing:
+            raise HepgenInputError(
+                f"training events have fewer than 2 events with {missing} jet(s); "
+                f"the generator models {list(self.multiplicities)} jets"
+            )
+        total = sum(len(by_n[n]) for n in self.multiplicities)
+        features = {}
+        for n in self.multiplicities:
+            pre = EventPreprocessor(n).fit(by_n[n])
+            self.preprocessors[n] = pre
+            self.fractions[n] = len(by_n[n]) / total
+            features[n] = torch.as_tensor(pre.forward(by_n[n]), dtype=torch.float32)
+        return features
+
+    # --- sampling ---------------------------------------------------------------------------
+    def _check_fitted(self) -> None:
+        if not self.preprocessors:
+            raise RuntimeError("generator has no fitted preprocessing: train or load it first")
+
+    @torch.no_grad()
+    def _sample_multiplicity(
+        self, model: FeatureModel, n_jets: int, count: int, gen: torch.Generator,
+        rng: np.random.Generator,
+    ) -> tuple[ak.Array, int]:
+        """``count`` events of ``n_jets`` jets inside the physics domain, and the number of
+        out-of-domain draws rejected on the way (jets below the pT cut or beyond |eta| 5,
+        non-finite values)."""
+        pre = self.preprocessors[n_jets]
+        parts, have, rejected = [], 0, 0
+        for _ in range(MAX_REJECTION_ROUNDS):
+            need = count - have
+            if need <= 0:
+                break
+            ask = need + max(16, need // 50)
+            x = model.sample(ask, None, gen).double().numpy()
+            ok = np.isfinite(x).all(axis=1)
+            ok[ok] = np.abs(x[ok]).max(axis=1) < 50.0  # standardised features; far tails
+            events = pre.inverse(x[ok], rng=rng)
+            inside = _in_domain(events)
+            rejected += int(ask - inside.sum())
+            events = events[inside][:need]
+            parts.append(events)
+            have += len(events)
+        if have < count:
+            raise RuntimeError(
+                f"{n_jets}-jet model: only {have} of {count} samples inside the physics domain "
+                f"after {MAX_REJECTION_ROUNDS} rounds; the model is badly trained"
+            )
+        return (ak.concatenate(parts) if len(parts) > 1 else parts[0]), rejected
+
+    def sample_events(
+        self, n: int, seed: int, *, draw_model: Mapping[int, FeatureModel] | None = None
+    ) -> tuple[ak.Array, dict[str, int]]:
+        """``n`` events, multiplicities drawn from the training fractions; shuffled.
+
+        Returns the record and rejection counts per multiplicity (``"1j"``: count, ...).
+        ``draw_model`` replaces the feature models (e.g. one posterior draw of a BINN).
+        """
+        self._check_fitted()
+        rng = np.random.default_rng(seed)
+        gen = torch.Generator().manual_seed(int(rng.integers(2**62)))
+        probs = np.array([self.fractions[m] for m in self.multiplicities])
+        counts = rng.multinomial(n, probs / probs.sum())
+        parts, rejected = [], {}
+        for m, k in zip(self.multiplicities, counts, strict=True):
+            if k == 0:
+                continue
+            model = (draw_model or {}).get(m) or self.model(m)
+            events, rejected[f"{m}j"] = self._sample_multiplicity(model.eval(), m, int(k), gen, rng)
+            parts.append(events)
+        events = ak.concatenate(parts) if len(parts) > 1 else parts[0]
+        return events[rng.permutation(len(events))], rejected
+
+    def stream(
+        self, n: int, seed: int, batch_size: int = 100_000, *, posterior_draws: int = 0
+    ) -> Iterator[ak.Array]:
+        """Yield chunks of at most ``batch_size`` events, ``n`` in all; memory is flat in n.
+
+        With ``posterior_draws = K >= 1`` (Bayesian families) the output is K blocks of ``n``
+        events, block k generated by posterior draw k of the network weights, each event with
+        a ``draw`` field = k. Chunk i uses seed (seed, draw, i): results depend on seed and
+        batch size only.
+        """
+        draws = range(max(posterior_draws, 1))
+        for k in draws:
+            models = self.posterior_models(k) if posterior_draws else None
+            done, chunk = 0, 0
+            while done < n:
+                size = min(batch_size, n - done)
+                chunk_seed = int(np.random.SeedSequence([seed, k, chunk]).generate_state(1)[0])
+                events, _ = self.sample_events(size, chunk_seed, draw_model=models)
+                if posterior_draws:
+                    events = ak.with_field(events, np.full(len(events), k, np.int32), "draw")
+                yield events
+                done += size
+                chunk += 1
+
+    def posterior_models(self, draw: int) -> dict[int, FeatureModel]:
+        """One posterior draw of every multiplicity's network (Bayesian families only)."""
+        models = {}
+        for m in self.multiplicities:
+            model = self.model(m)
+            if not hasattr(model, "posterior_draw"):
+                raise HepgenInputError(
+                    f"--posterior-draws needs a Bayesian generator; this one is {self.family!r}"
+                )
+            models[m] = model.posterior_draw(seed=1_000_003 * draw + m)
+        return models
+
+    # --- save / load ------------------------------------------------------------------------
+    def config_dict(self) -> dict[str, Any]:
+        self._check_fitted()
+        return {
+            "format": FORMAT,
+            "version": VERSION,
+            "hepgen_version": __version__,
+            "family": self.family,
+            "model_config": self.model_config,
+            "multiplicities": list(self.multiplicities),
+            "fractions": {str(n): f for n, f in self.fractions.items()},
+            "preprocessing": {str(n): p.state_dict() for n, p in self.preprocessors.items()},
+            "meta": self.meta,
+        }
+
+    def save(self, directory: str | os.PathLike[str], extra: Mapping[str, Tensor] | None = None
+             ) -> Path:
+        """Write ``generator.json`` and ``weights.pt`` into ``directory`` (each atomically)."""
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        tensors = {f"model.{k}": v.detach().cpu() for k, v in self.state_dict().items()}
+        tensors.update({f"extra.{k}": v.detach().cpu() for k, v in (extra or {}).items()})
+        _atomic_write(directory / WEIGHTS_NAME, lambda f: torch.save(tensors, f), binary=True)
+        text = json.dumps(self.config_dict(), indent=1, allow_nan=False)
+        _atomic_write(directory / CONFIG_NAME, lambda f: f.write(text))
+        return directory
+
+    @classmethod
+    def load(cls, directory: str | os.PathLike[str]) -> tuple[EventGenerator, dict[str, Tensor]]:
+        """Load a saved generator and its extra tensors (e.g. a DiscFlow discriminator).
+
+        Raises HepgenInputError naming the file for anything but a hepgen generator directory;
+        ``weights.pt`` loads with ``weights_only=True``, so a crafted pickle cannot run code.
+        """
+        directory = Path(directory)
+        config_path, weights_path = directory / CONFIG_NAME, directory / WEIGHTS_NAME
+        for path in (config_path, weights_path):
+            if not path.is_file():
+                raise HepgenInputError(
+                    f"{path}: not found; a generator directory holds {CONFIG_NAME} and "
+                    f"{WEIGHTS_NAME} (written by `hepgen train`)"
+                )
+        try:
+            config = json.loads(config_path.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as err:
+            raise HepgenInputError(f"{config_path}: not valid JSON ({err})") from None
+        if not isinstance(config, dict) or config.get("format") != FORMAT:
+            raise HepgenInputError(f"{config_path}: not a {FORMAT} file")
+        if config.get("version") != VERSION:
+            raise HepgenInputError(
+                f"{config_path}: {FORMAT} version {config.get('version')!r}, this hepgen reads "
+                f"version {VERSION}"
+            )
+        tensors = load_tensors(weights_path)
+        gen = cls(config["family"], config["model_config"], tuple(config["multiplicities"]))
+        gen.fractions = {int(n): float(f) for n, f in config["fractions"].items()}
+        gen.preprocessors = {
+            int(n): EventPreprocessor.from_state_dict(s)
+            for n, s in config["preprocessing"].items()
+        }
+        gen.meta = config.get("meta", {})
+        state = {k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")}
+        try:
+            gen.load_state_dict(state)
+        except RuntimeError as err:
+            raise HepgenInputError(f"{weights_path}: weights do not fit {CONFIG_NAME}: "
+                                   f"{str(err).splitlines()[0]}") from None
+        extra = {k[len("extra."):]: v for k, v in tensors.items() if k.startswith("extra.")}
+        return gen.eval(), extra
+
+
+def load_tensors(path: Path) -> dict[str, Tensor]:
+    """``torch.load(path, weights_only=True)``: tensors and plain containers only."""
+    try:
+        tensors = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError:
+        raise HepgenInputError(
+            f"{path}: refused to load: the file holds Python objects other than tensors, which "
+            "could execute code; hepgen model files hold tensors only (re-train or re-export it)"
+        ) from None
+    except (RuntimeError, EOFError, OSError) as err:
+        raise HepgenInputError(f"{path}: not a torch weights file ({err})") from None
+    if not isinstance(tensors, dict) or not all(isinstance(v, Tensor) for v in tensors.values()):
+        raise HepgenInputError(f"{path}: expected a dict of tensors")
+    return tensors
+
+
+def _in_domain(events: ak.Array) -> np.ndarray:
+    """Events whose objects lie in the reference phase space: jet pT > cut, |eta| < 5,
+    finite values, masses >= 0 (bool (N,))."""
+    jets, muons = events.Jet, events.Muon
+    ok = ak.all(jets.pt >= JET_PT_MIN, axis=1) & ak.all(abs(jets.eta) < JET_ABS_ETA_MAX, axis=1)
+    ok = ok & ak.all(jets.mass >= 0, axis=1)
+    for coll in (jets, muons):
+        for field in ("pt", "eta", "phi"):
+            ok = ok & ak.all(np.isfinite(coll[field]), axis=1)
+    ok = ok & (count_jets(events) >= MIN_JETS)
+    return ak.to_numpy(ok)
+
+
+def _atomic_write(path: Path, write, binary: bool = False) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb" if binary else "w") as handle:
+            write(handle)
+        os.chmod(tmp, 0o644)  # mkstemp creates 0600; model files are meant to be shared
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

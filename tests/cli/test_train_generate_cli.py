@@ -1,0 +1,314 @@
+"""`hepgen train` and `hepgen generate`: bad input, posterior draws, DiscFlow reweighting, safe
+model loading, resume of a killed run, and a tiny train -> generate -> validate chain."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import uproot
+
+from hepgen.cli import main
+from hepgen.physics.io import write_events
+from hepgen.validation.toys import toy_events
+
+TINY_MODEL = {"n_blocks": 2, "kind": "affine", "hidden": 16, "n_layers": 2}
+TINY_TRAIN = {"epochs": 2, "batch_size": 128, "lr": 2e-3}
+TINY_DISCFLOW = {"alpha": 1.0, "start_epoch": 1, "ramp_epochs": 1, "n_generated": 200,
+                 "disc_hidden": 16, "disc_layers": 2, "disc_batch_size": 128}
+#: Subprocesses run torch on one thread, like the in-process runs (see _one_torch_thread).
+ENV = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _one_torch_thread():
+    """Tiny networks on a loaded 2-core machine are much faster on one torch thread, and the
+    bit-identity check compares with a one-thread subprocess."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def write_config(path: Path, model: str, **extra) -> Path:
+    path.write_text(json.dumps({"model": model, "model_config": TINY_MODEL,
+                                "train": TINY_TRAIN, **extra}))
+    return path
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory) -> Path:
+    d = tmp_path_factory.mktemp("train_generate")
+    write_events(d / "train.root", toy_events(1500, seed=1))
+    write_config(d / "inn.json", "inn")
+    write_config(d / "binn.json", "binn")
+    write_config(d / "discflow.json", "discflow", base="inn", discflow=TINY_DISCFLOW)
+    return d
+
+
+def train(workdir: Path, name: str, *extra: str) -> Path:
+    out = workdir / f"run_{name}"
+    code = main(["-q", "train", "--config", str(workdir / f"{name}.json"), "--data",
+                 str(workdir / "train.root"), "--out", str(out), *extra])
+    assert code == 0
+    return out
+
+
+@pytest.fixture(scope="module")
+def inn_model(workdir) -> Path:
+    return train(workdir, "inn")
+
+
+@pytest.fixture(scope="module")
+def binn_model(workdir) -> Path:
+    return train(workdir, "binn")
+
+
+def read(path: Path) -> dict[str, np.ndarray]:
+    with uproot.open(path) as f:
+        return f["Events"].arrays(library="np")
+
+
+def one_line_error(capsys) -> str:
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("hepgen: error:"), err
+    assert len(err.splitlines()) == 1, err
+    return err
+
+
+# --- hepgen train: bad input ---------------------------------------------------------------------
+def test_missing_config_file(workdir, tmp_path, capsys):
+    missing = tmp_path / "nope.json"
+    code = main(["train", "--config", str(missing), "--data", str(workdir / "train.root"),
+                 "--out", str(tmp_path / "run")])
+    assert code == 2
+    assert str(missing) in one_line_error(capsys)
+    assert not (tmp_path / "run").exists()
+
+
+def test_invalid_json_config(workdir, tmp_path, capsys):
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"model": "inn",')
+    code = main(["train", "--config", str(bad), "--data", str(workdir / "train.root"),
+                 "--out", str(tmp_path / "run")])
+    assert code == 2
+    err = one_line_error(capsys)
+    assert str(bad) in err and "JSON" in err
+
+
+@pytest.mark.parametrize(
+    "content, key",
+    [({"model": "inn", "n_epochs": 3}, "n_epochs"),
+     ({"model": "inn", "train": {"epoch": 3}}, "epoch"),
+     ({"model": "discflow", "discflow": {"alpha_max": 1}}, "alpha_max"),
+     ({"model": "inn", "model_config": {"n_block": 3}}, "n_block")],
+    ids=["top-level", "train", "discflow", "model_config"],
+)
+def test_unknown_config_key(workdir, tmp_path, capsys, content, key):
+    cfg = tmp_path / "cfg.json"
+    cfg.write_text(json.dumps(content))
+    code = main(["train", "--config", str(cfg), "--data", str(workdir / "train.root"),
+                 "--out", str(tmp_path / "run")])
+    assert code == 2
+    assert key in one_line_error(capsys)
+
+
+def test_out_directory_not_empty_without_resume(workdir, tmp_path, capsys):
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "something").write_text("x")
+    code = main(["train", "--config", str(workdir / "inn.json"), "--data",
+                 str(workdir / "train.root"), "--out", str(out)])
+    assert code == 2
+    err = one_line_error(capsys)
+    assert str(out) in err and "--resume" in err
+    assert sorted(p.name for p in out.iterdir()) == ["something"]
+
+
+def test_resume_needs_a_run_directory(workdir, tmp_path, capsys):
+    code = main(["train", "--config", str(workdir / "inn.json"), "--data",
+                 str(workdir / "train.root"), "--out", str(tmp_path / "none"), "--resume"])
+    assert code == 2
+    assert "--resume" in one_line_error(capsys)
+
+
+# --- hepgen generate -----------------------------------------------------------------------------
+def test_generate_writes_n_events_in_domain(inn_model, tmp_path, capsys):
+    out = tmp_path / "gen.root"
+    assert main(["-q", "generate", "--model", str(inn_model), "-n", "300", "-o", str(out),
+                 "--batch-size", "128"]) == 0
+    assert "wrote 300 events" in capsys.readouterr().out
+    arrays = read(out)
+    assert len(arrays["nJet"]) == 300
+    assert "weight" not in arrays and "draw" not in arrays
+    assert set(np.unique(arrays["nJet"])) <= {1, 2, 3}
+    assert np.concatenate(arrays["Jet_pt"]).min() >= 20.0
+    assert not list(tmp_path.glob("*.tmp*"))
+    again = tmp_path / "again.root"
+    assert main(["-q", "generate", "--model", str(inn_model), "-n", "300", "-o", str(again),
+                 "--batch-size", "128"]) == 0
+    np.testing.assert_array_equal(np.concatenate(read(again)["Jet_pt"]),
+                                  np.concatenate(arrays["Jet_pt"]))
+
+
+def test_posterior_draws_on_a_non_bayesian_model(inn_model, tmp_path, capsys):
+    out = tmp_path / "gen.root"
+    code = main(["generate", "--model", str(inn_model), "-n", "10", "-o", str(out),
+                 "--posterior-draws", "3"])
+    assert code == 2
+    err = one_line_error(capsys)
+    assert "Bayesian" in err and "'inn'" in err
+    assert not out.exists() and not list(tmp_path.iterdir())
+
+
+def test_posterior_draws_of_a_binn(binn_model, tmp_path):
+    out = tmp_path / "gen.root"
+    assert main(["-q", "generate", "--model", str(binn_model), "-n", "120", "-o", str(out),
+                 "--posterior-draws", "3", "--batch-size", "50"]) == 0
+    arrays = read(out)
+    assert len(arrays["draw"]) == 360
+    assert np.issubdtype(arrays["draw"].dtype, np.integer)
+    values, counts = np.unique(arrays["draw"], return_counts=True)
+    assert values.tolist() == [0, 1, 2] and counts.tolist() == [120, 120, 120]
+    np.testing.assert_array_equal(arrays["draw"], np.repeat([0, 1, 2], 120))
+    # the draws are different networks: their samples differ
+    pt = [np.concatenate(arrays["Jet_pt"][arrays["draw"] == k])[:30] for k in range(3)]
+    assert not np.array_equal(pt[0], pt[1]) and not np.array_equal(pt[1], pt[2])
+
+
+def test_reweight_needs_a_discflow_model(inn_model, tmp_path, capsys):
+    code = main(["generate", "--model", str(inn_model), "-n", "10", "-o",
+                 str(tmp_path / "g.root"), "--reweight"])
+    assert code == 2
+    assert "discflow" in one_line_error(capsys)
+
+
+def test_discflow_train_and_generate_reweight(workdir, tmp_path):
+    model = train(workdir, "discflow")
+    extra = torch.load(model / "weights.pt", weights_only=True)
+    assert any(k.startswith("extra.disc1.") for k in extra)
+    out = tmp_path / "gen.root"
+    assert main(["-q", "generate", "--model", str(model), "-n", "400", "-o", str(out),
+                 "--reweight"]) == 0
+    arrays = read(out)
+    w = arrays["weight"]
+    assert w.dtype == np.float32 and len(w) == 400
+    assert np.isfinite(w).all() and (w > 0).all()
+    assert w.std() > 0, "per-event discriminator weights, not a constant"
+
+
+class _Exploit:
+    def __init__(self, command: str) -> None:
+        self.command = command
+
+    def __reduce__(self):
+        return (os.system, (self.command,))
+
+
+def test_generate_refuses_a_model_file_that_would_run_code(inn_model, tmp_path, capsys):
+    model = tmp_path / "evil_model"
+    shutil.copytree(inn_model, model)
+    marker = tmp_path / "pwned"
+    torch.save({"model.models.1.flow.layers.0.shift": _Exploit(f"touch {marker}")},
+               model / "weights.pt")
+    out = tmp_path / "gen.root"
+    code = main(["generate", "--model", str(model), "-n", "10", "-o", str(out)])
+    assert code == 2
+    err = one_line_error(capsys)
+    assert str(model / "weights.pt") in err
+    assert not marker.exists(), "loading the model executed code"
+    assert not out.exists() and not list(tmp_path.glob("gen.root*"))
+
+
+# --- resume of a killed run ----------------------------------------------------------------------
+def _train_command(data: Path, config: Path, out: Path, *extra: str) -> list[str]:
+    return [sys.executable, "-m", "hepgen", "-q", "train", "--config", str(config), "--data",
+            str(data), "--out", str(out), "--seed", "7", *extra]
+
+
+@pytest.mark.slow  # ~10 s: two subprocess trainings (each imports torch); the fast in-process
+# equivalent is tests/training/test_run.py::test_resume_after_interruption_equals_uninterrupted
+def test_killed_run_resumes_to_the_same_weights(make_events, tmp_path):
+    """Start two identical BINN trainings in subprocesses; SIGKILL one as soon as its first
+    checkpoint exists; `--resume` it: weights.pt equals the uninterrupted run's, bit for bit
+    (the resume runs in this process, on one torch thread like the subprocesses)."""
+    data = tmp_path / "train.root"
+    write_events(data, make_events(1200, seed=3))
+    config = tmp_path / "cfg.json"
+    config.write_text(json.dumps({"model": "binn", "model_config": TINY_MODEL,
+                                  "train": {"epochs": 3, "batch_size": 64, "lr": 2e-3}}))
+    full, cut = tmp_path / "full", tmp_path / "cut"
+    reference = subprocess.Popen(_train_command(data, config, full), env=ENV,
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    victim = subprocess.Popen(_train_command(data, config, cut), env=ENV,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        while not (cut / "j1" / "checkpoint.pt").exists():
+            assert victim.poll() is None, "the run ended before its first checkpoint"
+            assert time.monotonic() < deadline
+            time.sleep(0.005)
+        victim.send_signal(signal.SIGKILL)
+        victim.wait()
+        _, err = reference.communicate(timeout=120)
+    finally:
+        for proc in (victim, reference):
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    assert victim.returncode == -signal.SIGKILL
+    assert not (cut / "weights.pt").exists(), "the run finished before it was killed"
+    assert not (cut / "j3").exists(), "the kill came too late to test a resume"
+    assert reference.returncode == 0, err
+    assert main(_train_command(data, config, cut, "--resume")[3:]) == 0
+    a = torch.load(full / "weights.pt", weights_only=True)
+    b = torch.load(cut / "weights.pt", weights_only=True)
+    assert a.keys() == b.keys()
+    different = [k for k in a if not torch.equal(a[k], b[k])]
+    assert not different, different
+
+
+def test_same_seed_twice_gives_identical_weights_through_the_cli(workdir, tmp_path):
+    runs = []
+    for name in ("a", "b"):
+        out = tmp_path / name
+        assert main(["-q", "train", "--config", str(workdir / "inn.json"), "--data",
+                     str(workdir / "train.root"), "--out", str(out), "--seed", "4"]) == 0
+        runs.append(torch.load(out / "weights.pt", weights_only=True))
+    assert runs[0].keys() == runs[1].keys()
+    assert all(torch.equal(runs[0][k], runs[1][k]) for k in runs[0])
+
+
+# --- the whole chain -----------------------------------------------------------------------------
+def test_train_generate_validate_end_to_end(tmp_path):
+    reference = tmp_path / "reference.root"
+    write_events(reference, toy_events(3000, seed=11))
+    train_file = tmp_path / "train.root"
+    write_events(train_file, toy_events(3000, seed=12))
+    config = write_config(tmp_path / "inn.json", "inn")
+    model, generated, report = tmp_path / "model", tmp_path / "gen.root", tmp_path / "report"
+    assert main(["-q", "train", "--config", str(config), "--data", str(train_file),
+                 "--out", str(model), "--epochs", "3"]) == 0
+    assert main(["-q", "generate", "--model", str(model), "-n", "3000", "-o",
+                 str(generated)]) == 0
+    assert main(["-q", "validate", str(generated), str(reference), "-o", str(report),
+                 "--no-plots", "--observables", "m_mumu,mu1_pt,j1_pt,j1_eta,n_jets"]) == 0
+    metrics = json.loads((report / "metrics.json").read_text())
+    assert set(metrics["classifier"]) == {"1j", "2j", "3j"}
+    for name in ("1j", "2j", "3j"):
+        auc = metrics["classifier"][name]["auc"]
+        assert 0.0 <= auc <= 1.0 and np.isfinite(auc)
+    assert metrics["inputs"]["generated"]["selection"]["n_read"] == 3000
+    # a 3-epoch tiny model reproduces the jet multiplicities of its training file
+    gen_counts = np.bincount(read(generated)["nJet"], minlength=4)[1:] / 3000
+    ref_counts = np.bincount(read(reference)["nJet"], minlength=4)[1:] / 3000
+    assert np.abs(gen_counts - ref_counts).max() < 0.05

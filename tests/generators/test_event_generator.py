@@ -1,0 +1,201 @@
+"""EventGenerator: streaming, Bayesian posterior draws, safe and checked model loading."""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+
+import awkward as ak
+import numpy as np
+import pytest
+import torch
+
+from hepgen.generators.event import CONFIG_NAME, WEIGHTS_NAME, EventGenerator
+from hepgen.physics.errors import HepgenInputError
+
+TINY = {"n_blocks": 2, "kind": "affine", "hidden": 16, "n_layers": 2}
+
+
+def fitted(family: str, make_events, seed: int = 0) -> EventGenerator:
+    torch.manual_seed(seed)
+    generator = EventGenerator(family, TINY)
+    generator.fit_preprocessing(make_events(300, seed=5))
+    if family == "binn":  # wider posteriors so that draws differ visibly
+        with torch.no_grad():
+            for name, param in generator.named_parameters():
+                if "logvar" in name:
+                    param.fill_(-3.0)
+    return generator.eval()
+
+
+def jet_pt(events: ak.Array) -> np.ndarray:
+    return ak.to_numpy(ak.flatten(events.Jet.pt))
+
+
+# --- streaming -----------------------------------------------------------------------------------
+def test_stream_chunks_sum_to_n_and_repeat_for_the_same_seed(make_events):
+    generator = fitted("inn", make_events)
+    chunks = list(generator.stream(250, seed=3, batch_size=100))
+    assert [len(c) for c in chunks] == [100, 100, 50]
+    again = list(generator.stream(250, seed=3, batch_size=100))
+    for a, b in zip(chunks, again, strict=True):
+        np.testing.assert_array_equal(jet_pt(a), jet_pt(b))
+        np.testing.assert_array_equal(ak.to_numpy(ak.flatten(a.Muon.phi)),
+                                      ak.to_numpy(ak.flatten(b.Muon.phi)))
+    other = list(generator.stream(250, seed=4, batch_size=100))
+    assert not np.array_equal(jet_pt(other[0])[:20], jet_pt(chunks[0])[:20])
+    # chunks are not copies of each other
+    assert not np.array_equal(jet_pt(chunks[0])[:20], jet_pt(chunks[1])[:20])
+
+
+@pytest.mark.parametrize("n, batch", [(1, 100), (7, 3), (64, 64)])
+def test_stream_chunk_sizes(make_events, n, batch):
+    generator = fitted("inn", make_events)
+    sizes = [len(c) for c in generator.stream(n, seed=0, batch_size=batch)]
+    assert sum(sizes) == n
+    assert all(0 < s <= batch for s in sizes)
+
+
+def test_stream_posterior_draws_are_blocks_with_a_draw_field(make_events):
+    generator = fitted("binn", make_events)
+    chunks = list(generator.stream(60, seed=1, batch_size=25, posterior_draws=3))
+    assert [len(c) for c in chunks] == [25, 25, 10] * 3
+    draws = np.concatenate([ak.to_numpy(c["draw"]) for c in chunks])
+    assert draws.dtype == np.int32
+    np.testing.assert_array_equal(draws, np.repeat([0, 1, 2], 60))
+    again = list(generator.stream(60, seed=1, batch_size=25, posterior_draws=3))
+    for a, b in zip(chunks, again, strict=True):
+        np.testing.assert_array_equal(jet_pt(a), jet_pt(b))
+
+
+# --- Bayesian draws ------------------------------------------------------------------------------
+def test_posterior_models_deterministic_within_a_draw_and_different_across(make_events):
+    generator = fitted("binn", make_events)
+    events = make_events(200, seed=8)
+    two_jets = events[ak.num(events.Jet, axis=1) == 2]
+    x = torch.as_tensor(generator.preprocessors[2].forward(two_jets), dtype=torch.float32)
+    first, again, other = (generator.posterior_models(k)[2] for k in (0, 0, 1))
+    lp = first.log_prob(x)
+    torch.testing.assert_close(first.log_prob(x), lp, rtol=0, atol=0)  # repeated calls
+    torch.testing.assert_close(again.log_prob(x), lp, rtol=0, atol=0)  # same draw again
+    assert (other.log_prob(x) - lp).abs().max() > 1e-3  # another draw
+    # samples: same generator seed -> same samples within a draw, also in training mode
+    first.train()
+    s1 = first.sample(50, None, torch.Generator().manual_seed(2))
+    s2 = first.sample(50, None, torch.Generator().manual_seed(2))
+    torch.testing.assert_close(s1, s2, rtol=0, atol=0)
+    s3 = other.sample(50, None, torch.Generator().manual_seed(2))
+    assert (s3 - s1).abs().max() > 1e-3
+    # event level
+    ev_a, _ = generator.sample_events(100, seed=0, draw_model=generator.posterior_models(0))
+    ev_b, _ = generator.sample_events(100, seed=0, draw_model=generator.posterior_models(0))
+    ev_c, _ = generator.sample_events(100, seed=0, draw_model=generator.posterior_models(1))
+    np.testing.assert_array_equal(jet_pt(ev_a), jet_pt(ev_b))
+    assert not np.allclose(jet_pt(ev_a)[:20], jet_pt(ev_c)[:20])
+
+
+def test_posterior_models_of_a_non_bayesian_generator_is_an_input_error(make_events):
+    generator = fitted("inn", make_events)
+    with pytest.raises(HepgenInputError, match="Bayesian"):
+        generator.posterior_models(0)
+    with pytest.raises(HepgenInputError, match="Bayesian"):
+        list(generator.stream(10, seed=0, posterior_draws=2))
+
+
+# --- preprocessing -------------------------------------------------------------------------------
+def test_fractions_and_feature_tensors(make_events):
+    events = make_events(300, seed=5)
+    generator = EventGenerator("inn", TINY)
+    features = generator.fit_preprocessing(events)
+    counts = np.bincount(ak.to_numpy(ak.num(events.Jet, axis=1)), minlength=4)[1:]
+    assert generator.fractions == pytest.approx({n: counts[n - 1] / 300 for n in (1, 2, 3)})
+    for n, x in features.items():
+        assert x.shape == (counts[n - 1], 5 + 4 * n) and x.dtype == torch.float32
+        assert abs(float(x.mean())) < 0.1  # standardised
+
+
+def test_fit_preprocessing_needs_every_multiplicity(make_events):
+    events = make_events(200, seed=5)
+    only_one = events[ak.num(events.Jet, axis=1) == 1]
+    with pytest.raises(HepgenInputError, match=r"\[2, 3\]"):
+        EventGenerator("inn", TINY).fit_preprocessing(only_one)
+
+
+def test_sampling_needs_fitted_preprocessing():
+    with pytest.raises(RuntimeError, match="preprocessing"):
+        EventGenerator("inn", TINY).sample_events(10, seed=0)
+
+
+# --- loading -------------------------------------------------------------------------------------
+class _Exploit:
+    """Unpickling this object runs a shell command (what a malicious model file would do)."""
+
+    def __init__(self, command: str) -> None:
+        self.command = command
+
+    def __reduce__(self):
+        return (os.system, (self.command,))
+
+
+@pytest.mark.filterwarnings("ignore:Detected pickle protocol:UserWarning")
+@pytest.mark.parametrize("writer", ["torch.save", "pickle.dump"])
+def test_crafted_pickle_is_refused_without_running_code(make_events, tmp_path, writer):
+    model_dir = fitted("inn", make_events).save(tmp_path / "model")
+    marker = tmp_path / "pwned"
+    payload = {"model.models.1.flow.layers.0.shift": _Exploit(f"touch {marker}")}
+    weights = model_dir / WEIGHTS_NAME
+    if writer == "torch.save":
+        torch.save(payload, weights)
+    else:
+        with open(weights, "wb") as handle:
+            pickle.dump(payload, handle)
+    # the exploit is real: an unrestricted load runs it
+    if writer == "torch.save":
+        torch.load(weights, weights_only=False)
+    else:
+        pickle.loads(weights.read_bytes())
+    assert marker.exists()
+    marker.unlink()
+    with pytest.raises(HepgenInputError) as info:
+        EventGenerator.load(model_dir)
+    assert str(weights) in str(info.value)
+    assert not marker.exists(), "loading the model file executed code"
+
+
+def test_load_rejects_non_tensor_content(make_events, tmp_path):
+    model_dir = fitted("inn", make_events).save(tmp_path / "model")
+    torch.save(["not", "a", "dict"], model_dir / WEIGHTS_NAME)
+    with pytest.raises(HepgenInputError, match=WEIGHTS_NAME):
+        EventGenerator.load(model_dir)
+
+
+def test_load_errors_name_the_file(make_events, tmp_path):
+    model_dir = fitted("inn", make_events).save(tmp_path / "model")
+    config_path = model_dir / CONFIG_NAME
+    good = config_path.read_text()
+    config_path.write_text("{not json")
+    with pytest.raises(HepgenInputError, match=CONFIG_NAME):
+        EventGenerator.load(model_dir)
+    config_path.write_text(json.dumps({**json.loads(good), "version": 99}))
+    with pytest.raises(HepgenInputError, match="version"):
+        EventGenerator.load(model_dir)
+    config_path.write_text(good)
+    tensors = torch.load(model_dir / WEIGHTS_NAME, weights_only=True)
+    tensors.pop(next(iter(tensors)))
+    torch.save(tensors, model_dir / WEIGHTS_NAME)
+    with pytest.raises(HepgenInputError, match=WEIGHTS_NAME):
+        EventGenerator.load(model_dir)
+    (model_dir / WEIGHTS_NAME).unlink()
+    with pytest.raises(HepgenInputError, match="not found"):
+        EventGenerator.load(model_dir)
+    with pytest.raises(HepgenInputError, match="not found"):
+        EventGenerator.load(tmp_path / "nowhere")
+
+
+def test_save_is_atomic_and_leaves_no_temporary_files(make_events, tmp_path):
+    model_dir = fitted("inn", make_events).save(tmp_path / "model")
+    assert sorted(p.name for p in model_dir.iterdir()) == sorted([CONFIG_NAME, WEIGHTS_NAME])
+    # weights.pt holds tensors only: loadable with weights_only=True
+    tensors = torch.load(model_dir / WEIGHTS_NAME, weights_only=True)
+    assert all(isinstance(v, torch.Tensor) for v in tensors.values())

@@ -1,0 +1,128 @@
+"""train_generator: run directory, bit-identical seeds, resume after an interruption, DiscFlow
+discriminators saved with the generator and reloaded by load_discriminators."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from hepgen.generators.event import WEIGHTS_NAME, EventGenerator
+from hepgen.physics.errors import HepgenInputError
+from hepgen.physics.preprocessing import split_by_multiplicity
+from hepgen.training.discflow import Discriminator, load_discriminators
+from hepgen.training.run import RUN_NAME, RunConfig, train_generator
+
+TINY = {"n_blocks": 2, "kind": "affine", "hidden": 16, "n_layers": 2}
+TRAIN = {"epochs": 3, "batch_size": 64, "lr": 2e-3}
+
+
+class Interrupted(Exception):
+    """Stands in for a kill between two epochs."""
+
+
+def run_config(model: str = "inn", **discflow) -> RunConfig:
+    return RunConfig.from_dict({"model": model, "base": "inn", "model_config": TINY,
+                                "train": TRAIN, "discflow": discflow})
+
+
+def weights(run_dir) -> dict[str, torch.Tensor]:
+    return torch.load(run_dir / WEIGHTS_NAME, weights_only=True)
+
+
+def assert_same_tensors(a: dict, b: dict) -> None:
+    assert a.keys() == b.keys()
+    for key in a:
+        assert torch.equal(a[key], b[key]), key
+
+
+def test_run_directory_layout_and_meta(make_events, tmp_path):
+    events = make_events(400, seed=1)
+    generator = train_generator(events, run_config(), tmp_path, seed=3,
+                                data_info={"path": "toys.root"})
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == ["generator.json", "j1", "j2", "j3", RUN_NAME, WEIGHTS_NAME]
+    for n in (1, 2, 3):
+        assert sorted(p.name for p in (tmp_path / f"j{n}").iterdir()) == ["checkpoint.pt",
+                                                                           "done.pt"]
+    run = json.loads((tmp_path / RUN_NAME).read_text())
+    assert set(run["history"]) == {"1", "2", "3"}
+    assert all(len(h) == 3 for h in run["history"].values())
+    assert run["meta"]["seed"] == 3 and run["meta"]["data"] == {"path": "toys.root"}
+    loaded, extra = EventGenerator.load(tmp_path)
+    assert extra == {}
+    assert loaded.meta["train_config"]["seed"] == 3
+    assert_same_tensors(loaded.state_dict(), generator.state_dict())
+
+
+def test_same_seed_twice_gives_bit_identical_weights(make_events, tmp_path):
+    events = make_events(400, seed=1)
+    for name, seed in (("a", 5), ("b", 5), ("c", 6)):
+        train_generator(events, run_config(), tmp_path / name, seed=seed)
+    assert_same_tensors(weights(tmp_path / "a"), weights(tmp_path / "b"))
+    a, c = weights(tmp_path / "a"), weights(tmp_path / "c")
+    assert any(not torch.equal(a[k], c[k]) for k in a)
+
+
+@pytest.mark.parametrize("stop_at", [(1, 1), (2, 0)], ids=["mid-j1", "start-j2"])
+def test_resume_after_interruption_equals_uninterrupted(make_events, tmp_path, stop_at):
+    """Interrupt the run after (n_jets, epoch); resume: same weights.pt and the same per-epoch
+    history in run.json as an uninterrupted run."""
+    events = make_events(400, seed=1)
+    train_generator(events, run_config(), tmp_path / "full", seed=2)
+
+    def interrupt(n_jets, record, total):
+        if (n_jets, record.epoch) == stop_at:
+            raise Interrupted
+
+    with pytest.raises(Interrupted):
+        train_generator(events, run_config(), tmp_path / "cut", seed=2, on_epoch=interrupt)
+    assert not (tmp_path / "cut" / WEIGHTS_NAME).exists()
+    torch.manual_seed(12345)  # the resumed process starts from another RNG state
+    train_generator(events, run_config(), tmp_path / "cut", seed=2, resume=True)
+    assert_same_tensors(weights(tmp_path / "cut"), weights(tmp_path / "full"))
+    full = json.loads((tmp_path / "full" / RUN_NAME).read_text())["history"]
+    cut = json.loads((tmp_path / "cut" / RUN_NAME).read_text())["history"]
+    assert cut == full
+
+
+def test_discflow_run_saves_discriminators_that_reload(make_events, tmp_path):
+    events = make_events(450, seed=2)
+    config = run_config("discflow", start_epoch=1, ramp_epochs=1, n_generated=100,
+                        disc_hidden=16, disc_layers=2, disc_batch_size=64)
+    train_generator(events, config, tmp_path, seed=0)
+    generator, extra = EventGenerator.load(tmp_path)
+    assert generator.family == "inn" and generator.meta["model"] == "discflow"
+    assert extra and all(k.startswith(("disc1.", "disc2.", "disc3.")) for k in extra)
+    discs = load_discriminators(generator.meta, extra)
+    assert sorted(discs) == [1, 2, 3]
+    by_n = split_by_multiplicity(events)
+    for n, disc in discs.items():
+        assert isinstance(disc, Discriminator) and not disc.training
+        for key, value in disc.state_dict().items():
+            assert torch.equal(value, extra[f"disc{n}.{key}"]), key
+        # the observable standardisation was fitted on the training events, not left at 0/1
+        assert not torch.equal(disc.encoder.mean, torch.zeros_like(disc.encoder.mean))
+        w = disc.event_weights(by_n[n])
+        assert w.shape == (len(by_n[n]),) and np.isfinite(w).all() and (w > 0).all()
+        assert w.std() > 0
+    run = json.loads((tmp_path / RUN_NAME).read_text())
+    assert {"disc1", "disc2", "disc3"} <= set(run["history"])
+    assert len(run["history"]["disc1"]) == 2  # epochs 1 and 2 of 0..2 train the discriminator
+    # a plain generator has no discriminators
+    assert load_discriminators({}, {}) == {}
+
+
+def test_run_config_rejects_unknown_keys_and_families():
+    with pytest.raises(HepgenInputError, match="learning_rate"):
+        RunConfig.from_dict({"model": "inn", "learning_rate": 1})
+    with pytest.raises(HepgenInputError, match="'train' option"):
+        RunConfig.from_dict({"model": "inn", "train": {"epoch": 3}})
+    with pytest.raises(HepgenInputError, match="'discflow' option"):
+        RunConfig.from_dict({"model": "discflow", "discflow": {"beta": 3}})
+    with pytest.raises(HepgenInputError, match="unknown generator"):
+        RunConfig.from_dict({"model": "gan"}, source="my.json")
+    cfg = RunConfig.from_dict({"model": "discflow", "base": "binn", "description": "x"})
+    assert cfg.family == "binn"
