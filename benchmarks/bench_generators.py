@@ -28,6 +28,7 @@ RUNS = HERE / "runs"
 TEST_FILE = ROOT / "data_samples" / "zjets_test.root"
 TRAIN_FILE = ROOT / "data_samples" / "zjets_train.root"
 HEPGEN = [sys.executable, "-m", "hepgen", "-q"]
+FROM_REPORTS = False  # --from-reports: summarise existing reports, generate/validate nothing
 REGIONS = ("inclusive", "1j", "2j", "3j")
 
 
@@ -52,6 +53,10 @@ def train(model: str, run_dir: Path, config: Path, reuse: bool) -> dict:
 def evaluate(run_dir: Path, tag: str, n: int, extra: list[str], seed: int = 1) -> dict:
     out = RUNS / f"{tag}.root"
     report = RUNS / f"report_{tag}"
+    if FROM_REPORTS and (report / "metrics.json").exists():
+        print(f"reusing {report}", flush=True)
+        return {"generate_s": float("nan"),
+                "metrics": json.loads((report / "metrics.json").read_text())}
     gen_s = sh([*HEPGEN, "generate", "--model", str(run_dir), "-n", str(n), "-o", str(out),
                 "--seed", str(seed), *extra])
     sh([*HEPGEN, "validate", str(out), str(TEST_FILE), "-o", str(report), "--labels",
@@ -90,8 +95,12 @@ def main() -> None:
     parser.add_argument("--draws", type=int, default=10, help="BINN posterior draws")
     parser.add_argument("--n-per-draw", type=int, default=200_000)
     parser.add_argument("--reuse", action="store_true", help="reuse trained runs in runs/")
+    parser.add_argument("--from-reports", action="store_true",
+                        help="with --reuse: summarise the reports already in runs/")
     parser.add_argument("--no-results-md", action="store_true")
     args = parser.parse_args()
+    global FROM_REPORTS
+    FROM_REPORTS = args.from_reports
     RUNS.mkdir(exist_ok=True)
     results: dict[str, dict] = {}
     for model in args.models.split(","):

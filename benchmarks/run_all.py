@@ -20,6 +20,7 @@ BENCHMARKS: dict[str, list[str]] = {
     "simulate": ["bench_simulate.py", "--n", "2000", "--repeats", "2"],
     "io": ["bench_io.py", "--n-events", "1e6", "--repeats", "3"],
     "validate": ["bench_validate.py", "--sizes", "100000,1000000", "--no-plots-too"],
+    "generate": ["bench_generate.py"],
 }
 
 

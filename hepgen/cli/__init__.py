@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
@@ -68,6 +69,9 @@ def _configure_logging(args: argparse.Namespace) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``hepgen`` console script; returns the exit status."""
+    # Idle OpenMP threads sleep instead of spinning: on a shared or busy CPU, spinning threads
+    # made sampling ~4x slower (benchmarks/bench_generate.py). Must precede the torch import.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     from hepgen.physics.errors import HepgenInputError
 
     parser = build_parser()

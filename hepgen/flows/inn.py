@@ -17,6 +17,8 @@ from hepgen.flows.conditioners import ConditionerFactory, mlp_factory
 from hepgen.flows.transforms import make_transform
 
 LOG_2PI = math.log(2.0 * math.pi)
+#: Rows per slice when sampling (see CouplingINN.sample).
+SAMPLE_SLICE = 16_384
 
 
 @dataclass
@@ -93,7 +95,14 @@ class CouplingINN(nn.Module):
     ) -> Tensor:
         """Draw ``n`` samples, shape (n, D); ``c`` has shape (n, C) if conditional."""
         ref = next(self.parameters())
-        x = torch.randn(n, self.dim, generator=generator, dtype=ref.dtype, device=ref.device)
-        for layer in reversed(self.layers):  # no log-determinants: sampling only
-            x = layer.inverse(x, c, with_logdet=False)[0]
-        return x
+        z = torch.randn(n, self.dim, generator=generator, dtype=ref.dtype, device=ref.device)
+        parts = []
+        # slices of SAMPLE_SLICE rows keep intermediates in cache (and memory flat); the
+        # latent is drawn first, so the samples do not depend on the slicing
+        for i, z_part in enumerate(z.split(SAMPLE_SLICE)):
+            x = z_part
+            c_part = c[i * SAMPLE_SLICE : (i + 1) * SAMPLE_SLICE] if c is not None else None
+            for layer in reversed(self.layers):  # no log-determinants: sampling only
+                x = layer.inverse(x, c_part, with_logdet=False)[0]
+            parts.append(x)
+        return torch.cat(parts) if len(parts) > 1 else parts[0]
