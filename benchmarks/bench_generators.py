@@ -109,14 +109,14 @@ def main() -> None:
         res = evaluate(run_dir, model, args.n, [])
         results[model] = {"train_s": meta["train_seconds"], "generate_s": res["generate_s"],
                           **summarise(res["metrics"])}
-        if model == "binn":
-            res = evaluate(run_dir, "binn_draws", args.n_per_draw,
+        if model.startswith("binn"):
+            res = evaluate(run_dir, f"{model}_draws", args.n_per_draw,
                            ["--posterior-draws", str(args.draws)])
-            results["binn (draws)"] = {"train_s": meta["train_seconds"],
+            results[f"{model} (draws)"] = {"train_s": meta["train_seconds"],
                                        "generate_s": res["generate_s"],
                                        **summarise(res["metrics"])}
-        if model == "discflow":
-            res = evaluate(run_dir, "discflow_rw", args.n, ["--reweight"])
+        if model.startswith("discflow"):
+            res = evaluate(run_dir, f"{model}_rw", args.n, ["--reweight"])
             results["discflow + reweight"] = {"train_s": meta["train_seconds"],
                                               "generate_s": res["generate_s"],
                                               **summarise(res["metrics"])}
@@ -154,7 +154,7 @@ def render(results: dict[str, dict], args: argparse.Namespace) -> str:
                 row.append("–" if v is None else (f"{v:.2f}" if key == "chi2_ndf" else f"{v:.1e}"))
         rows.append(row)
     text += "Per observable, inclusive region:\n\n" + table(header, rows)
-    band = results.get("binn (draws)")
+    band = next((r for m, r in results.items() if m.endswith("(draws)")), None)
     if band:
         rows = []
         for name, o in band["observables"].items():
