@@ -38,7 +38,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         ),
         epilog=(
             "Extra branches: 'weight' (float32) with --reweight, the DiscFlow discriminator's "
-            "D/(1-D) per event; 'draw' (int32) with --posterior-draws K, the index of the "
+            "D/(1-D) per event, normalised to mean 1 per jet multiplicity on a fixed "
+            "calibration sample (the multiplicity fractions stay those of the training data); "
+            "'draw' (int32) with --posterior-draws K, the index of the "
             "posterior draw of the network weights (K blocks of N events; `hepgen validate` "
             "draws the spread over draws as a band). Same --seed and --batch-size: same events."
         ),
@@ -68,8 +70,28 @@ def _check_output(out: Path) -> None:
         raise HepgenInputError(f"--output {out}: directory {out.parent} does not exist")
 
 
-def reweight(events, discriminators) -> np.ndarray:
-    """Per-event D/(1-D) of the discriminator of each event's jet multiplicity, (N,)."""
+#: Generated events per multiplicity used to normalise the DiscFlow weights.
+CALIBRATION_EVENTS = 20_000
+
+
+def weight_norms(generator, discriminators, seed: int = 12345) -> dict[int, float]:
+    """Mean D/(1-D) per jet multiplicity on a fixed calibration sample, so that reweighting
+    keeps the multiplicity fractions of the training data (weights average 1 per multiplicity)."""
+    import torch
+
+    norms = {}
+    for n, disc in discriminators.items():
+        gen = torch.Generator().manual_seed(seed + n)
+        rng = np.random.default_rng(seed + n)
+        events, _ = generator._sample_multiplicity(generator.model(n), n, CALIBRATION_EVENTS,
+                                                   gen, rng)
+        norms[n] = float(np.mean(disc.event_weights(events)))
+    return norms
+
+
+def reweight(events, discriminators, norms: dict[int, float] | None = None) -> np.ndarray:
+    """Per-event D/(1-D) of the discriminator of each event's jet multiplicity, divided by
+    ``norms[n]`` when given, (N,)."""
     from hepgen.physics.events import n_jets
 
     weights = np.ones(len(events))
@@ -77,7 +99,7 @@ def reweight(events, discriminators) -> np.ndarray:
     for n, disc in discriminators.items():
         mask = counts == n
         if mask.any():
-            weights[mask] = disc.event_weights(events[mask])
+            weights[mask] = disc.event_weights(events[mask]) / (norms or {}).get(n, 1.0)
     return weights
 
 
@@ -98,6 +120,7 @@ def run(args: argparse.Namespace) -> int:
     if args.reweight and not discriminators:
         raise HepgenInputError(
             f"--reweight: {args.model} has no discriminator (train it with --model discflow)")
+    norms = weight_norms(generator, discriminators) if discriminators else {}
     draws = args.posterior_draws or 0
     if draws:
         generator.posterior_models(0)  # fails early with a clear error for non-Bayesian models
@@ -112,7 +135,7 @@ def run(args: argparse.Namespace) -> int:
                 extra_branches["draw"] = ak.to_numpy(events["draw"]).astype(np.int32)
                 events = events[[f for f in ak.fields(events) if f != "draw"]]
             if discriminators:
-                events = with_weights(events, reweight(events, discriminators))
+                events = with_weights(events, reweight(events, discriminators, norms))
             bar.update(len(events))
             yield (events, extra_branches) if extra_branches else events
 

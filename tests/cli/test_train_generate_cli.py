@@ -206,6 +206,28 @@ def test_discflow_train_and_generate_reweight(workdir, tmp_path):
     assert w.std() > 0, "per-event discriminator weights, not a constant"
 
 
+def test_reweight_keeps_multiplicity_fractions(workdir, tmp_path):
+    from hepgen.cli.generate import weight_norms
+    from hepgen.generators.event import EventGenerator
+    from hepgen.training.discflow import load_discriminators
+
+    model = workdir / "run_discflow"  # shared with the test above when it ran first
+    if not (model / "generator.json").exists():
+        model = train(workdir, "discflow")
+    generator, extra = EventGenerator.load(model)
+    discs = load_discriminators(generator.meta, extra)
+    norms = weight_norms(generator, discs)
+    assert set(norms) == {1, 2, 3} and all(v > 0 for v in norms.values())
+    out = tmp_path / "gen.root"
+    assert main(["-q", "generate", "--model", str(model), "-n", "3000", "-o", str(out),
+                 "--reweight", "--seed", "4"]) == 0
+    arrays = read(out)
+    for n in (1, 2, 3):
+        w = arrays["weight"][arrays["nJet"] == n]
+        # mean 1 up to the statistics of this sample and of the calibration sample
+        assert abs(w.mean() - 1) < 5 * w.std() / np.sqrt(len(w)) + 0.05, (n, w.mean())
+
+
 class _Exploit:
     def __init__(self, command: str) -> None:
         self.command = command
