@@ -79,11 +79,61 @@ class SplineTransform:
         self, y: Tensor, params: Tensor, with_logdet: bool = True
     ) -> tuple[Tensor, Tensor | None]:
         """Returns ``(x (B, D), log|det J_inverse| (B,))`` (None without ``with_logdet``)."""
+        if not with_logdet:
+            return rqs_inverse(y, params, self.bins, self.bound), None
         transform = self._transform(params)
         x = transform.inv(y)
-        if not with_logdet:
-            return x, None
         return x, -transform.log_abs_det_jacobian(x, y).sum(dim=-1)
+
+
+#: log of the minimum spline slope (zuko's ``MonotonicRQSTransform`` default, 1e-3).
+LOG_MIN_SLOPE: float = math.log(1e-3)
+
+
+def rqs_inverse(y: Tensor, params: Tensor, bins: int, bound: float) -> Tensor:
+    """Inverse of the rational-quadratic spline, without log-determinant (sampling path).
+
+    Same maths as zuko's ``MonotonicRQSTransform`` (soft-clamped widths/heights/derivatives,
+    minimum slope 1e-3, identity outside [-B, B]; agreement ~1e-13 in float64, tested), written
+    by hand because building zuko's transform object dominates sampling time: the K parameters
+    of each dimension are laid out along dim 0, so every softmax, cumsum and gather runs over
+    contiguous rows of N = batch x dim values (about 2x faster here).
+
+    Args:
+        y: (B, D) points to invert.
+        params: (B, D, 3K - 1) raw widths K, heights K, inner derivatives K - 1.
+    Returns:
+        x: (B, D).
+    """
+    b, d = y.shape
+    k = bins
+    p = params.reshape(b * d, 3 * k - 1).T.contiguous()  # (3K-1, N)
+    wh = p[: 2 * k].view(2, k, -1)
+    wh = wh / (1 + (wh * (2 / LOG_MIN_SLOPE)).abs())
+    wh = torch.exp(wh - wh.amax(dim=1, keepdim=True))
+    wh = wh / wh.sum(dim=1, keepdim=True)  # softmax over the bins
+    # (2, K+1, N): horizontal and vertical knots in [-B, B] (differentiable: no out= ops)
+    knots = torch.cat([wh.new_zeros(2, 1, wh.shape[-1]), torch.cumsum(wh, dim=1)], dim=1)
+    knots = knots * (2 * bound) - bound
+    hs, vs = knots[0], knots[1]
+    dr = p[2 * k :]
+    edge = dr.new_ones(1, dr.shape[-1])
+    ds = torch.cat([edge, torch.exp(dr / (1 + (dr * (1 / LOG_MIN_SLOPE)).abs())), edge])
+    yf = y.reshape(1, -1)
+    idx = (vs[1:-1] <= yf).sum(dim=0, keepdim=True, dtype=torch.int64)  # bin 0..K-1
+    inside = (yf >= -bound) & (yf < bound)
+    x0, x1 = hs.gather(0, idx), hs.gather(0, idx + 1)
+    y0, y1 = vs.gather(0, idx), vs.gather(0, idx + 1)
+    d0, d1 = ds.gather(0, idx), ds.gather(0, idx + 1)
+    dy = y1 - y0
+    slope = dy / (x1 - x0)
+    y_rel = yf - y0
+    dd = d0 + d1 - 2 * slope
+    qa = dy * (slope - d0) + y_rel * dd
+    qb = dy * d0 - y_rel * dd
+    qc = -slope * y_rel
+    z = 2 * qc / (-qb - (qb * qb - 4 * qa * qc).sqrt())  # stable root of the quadratic
+    return torch.where(inside, x0 + z * (x1 - x0), yf).view(b, d)
 
 
 def make_transform(kind: str, **kwargs: float) -> AffineTransform | SplineTransform:

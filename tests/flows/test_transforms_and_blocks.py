@@ -173,3 +173,24 @@ def test_inn_sample_is_seeded_by_the_generator():
     c = flow.sample(10, generator=_gen(6))
     assert a.shape == (10, 4)
     assert torch.equal(a, b) and not torch.equal(a, c)
+
+
+@pytest.mark.parametrize(("dtype", "tol"), [(torch.float64, 1e-10), (torch.float32, 2e-3)])
+def test_hand_written_spline_inverse_matches_zuko(dtype, tol):
+    from zuko.transforms import MonotonicRQSTransform
+
+    from hepgen.flows.transforms import rqs_inverse
+
+    gen = torch.Generator().manual_seed(3)
+    bins, bound = 7, 4.0
+    y = torch.randn(3000, 5, generator=gen, dtype=dtype) * 3  # many points in the linear tails
+    y[:5], y[5:10] = bound, -bound
+    params = torch.randn(3000, 5, 3 * bins - 1, generator=gen, dtype=dtype) * 2
+    ref = MonotonicRQSTransform(
+        params[..., :bins], params[..., bins : 2 * bins], params[..., 2 * bins :], bound=bound
+    ).inv(y)
+    got = rqs_inverse(y, params, bins, bound)
+    assert got.shape == y.shape
+    assert (got - ref).abs().max().item() < tol
+    outside = y.abs() > bound
+    assert outside.any() and torch.equal(got[outside], y[outside])
