@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import subprocess
 import sys
 import time
@@ -43,8 +44,7 @@ def train(model: str, run_dir: Path, config: Path, reuse: bool) -> dict:
     if reuse and (run_dir / "generator.json").exists():
         print(f"reusing {run_dir}", flush=True)
     else:
-        if run_dir.exists():
-            subprocess.run(["rm", "-rf", str(run_dir)], check=True)
+        shutil.rmtree(run_dir, ignore_errors=True)
         sh([*HEPGEN, "train", "--config", str(config), "--data", str(TRAIN_FILE),
             "--out", str(run_dir), "--seed", "0"])
     return json.loads((run_dir / "run.json").read_text())["meta"]

@@ -22,7 +22,7 @@ import awkward as ak
 import numpy as np
 import vector
 
-from hepgen.physics.constants import MAX_JETS, MIN_JETS, MUON_MASS
+from hepgen.physics.constants import JET_ABS_ETA_MAX, JET_PT_MIN, MAX_JETS, MIN_JETS, MUON_MASS
 from hepgen.physics.errors import HepgenInputError, HepgenNoEventsError
 
 vector.register_awkward()
@@ -234,3 +234,18 @@ def require_events(events: ak.Array, source: str, report: SelectionReport | None
     if len(events) == 0:
         detail = f" ({report.summary()})" if report is not None else ""
         raise HepgenNoEventsError(f"{source}: no event left after selection{detail}")
+
+
+def in_reference_phase_space(events: ak.Array) -> np.ndarray:
+    """Events inside the phase space of the reference data set ``zjets-13tev``: every jet with
+    pT >= JET_PT_MIN and |eta| < JET_ABS_ETA_MAX and mass >= 0, MIN_JETS <= n_jets <= MAX_JETS,
+    all muon and jet pT, eta, phi finite. Returns bool (N,)."""
+    jets, muons = events.Jet, events.Muon
+    ok = ak.all(jets.pt >= JET_PT_MIN, axis=1) & ak.all(abs(jets.eta) < JET_ABS_ETA_MAX, axis=1)
+    ok = ok & ak.all(jets.mass >= 0, axis=1)
+    for collection in (jets, muons):
+        for name in ("pt", "eta", "phi"):
+            ok = ok & ak.all(np.isfinite(collection[name]), axis=1)
+    counts = n_jets(events)
+    return ak.to_numpy(ok) & (counts >= MIN_JETS) & (counts <= MAX_JETS)
+

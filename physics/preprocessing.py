@@ -42,7 +42,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar
@@ -61,6 +60,7 @@ from hepgen.physics.constants import (
 )
 from hepgen.physics.errors import HepgenInputError
 from hepgen.physics.events import KINEMATIC_FIELDS, build_events, has_jets, n_jets
+from hepgen.physics.io.atomic import atomic_write_text
 from hepgen.physics.observables import delta_phi, wrap_phi
 
 FloatArray = npt.NDArray[np.float64]
@@ -589,16 +589,7 @@ class EventPreprocessor:
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write :meth:`state_dict` as JSON (to a temporary name, renamed when complete)."""
-        path = Path(path)
-        text = json.dumps(self.state_dict(), indent=1, allow_nan=False)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(text)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        atomic_write_text(path, json.dumps(self.state_dict(), indent=1, allow_nan=False))
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> EventPreprocessor:

@@ -9,11 +9,15 @@
   ``"uproot-Zmumu.root"``) taken from ``<repo>/../shared/data`` through
   ``skhep_testdata.data_path(name, cache_dir=...)``, or a skip with the reason. Set
   ``HEPGEN_TESTDATA_DOWNLOAD=1`` to let scikit-hep-testdata download files that are not there.
+- autouse: torch, where loaded, runs on one CPU thread during each test. Tiny networks on a shared
+  2-core machine run orders of magnitude slower with several threads (OpenMP threads wait for
+  each other), and bit-identity checks need one fixed thread count. Restored after each test.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -23,6 +27,19 @@ import pytest
 
 from hepgen.physics.constants import JET_ABS_ETA_MAX, JET_PT_MIN, MAX_JETS, MIN_JETS
 from hepgen.physics.events import build_events
+
+
+@pytest.fixture(autouse=True)
+def _one_torch_thread():
+    torch = sys.modules.get("torch")  # physics-only tests never import torch
+    if torch is None:
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
 
 #: Seed of the ``rng`` fixture.
 TEST_SEED: int = 20240611

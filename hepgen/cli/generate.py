@@ -83,7 +83,7 @@ def weight_norms(generator, discriminators, seed: int = 12345) -> dict[int, floa
     for n, disc in discriminators.items():
         gen = torch.Generator().manual_seed(seed + n)
         rng = np.random.default_rng(seed + n)
-        events, _ = generator._sample_multiplicity(generator.model(n), n, CALIBRATION_EVENTS,
+        events, _ = generator.sample_multiplicity(generator.model(n), n, CALIBRATION_EVENTS,
                                                    gen, rng)
         norms[n] = float(np.mean(disc.event_weights(events)))
     return norms
@@ -104,7 +104,6 @@ def reweight(events, discriminators, norms: dict[int, float] | None = None) -> n
 
 
 def run(args: argparse.Namespace) -> int:
-    import awkward as ak
     import torch
 
     from hepgen.generators.event import EventGenerator
@@ -122,22 +121,19 @@ def run(args: argparse.Namespace) -> int:
             f"--reweight: {args.model} has no discriminator (train it with --model discflow)")
     norms = weight_norms(generator, discriminators) if discriminators else {}
     draws = args.posterior_draws or 0
-    if draws:
-        generator.posterior_models(0)  # fails early with a clear error for non-Bayesian models
+    if draws and not generator.is_bayesian:
+        raise HepgenInputError(
+            f"--posterior-draws needs a Bayesian generator; {args.model} is {generator.family!r}")
     total = args.n_events * max(draws, 1)
     bar = progress(args, total=total, unit="ev", unit_scale=True, desc="generate")
 
     def chunks():
         for events in generator.stream(args.n_events, args.seed, args.batch_size,
                                        posterior_draws=draws):
-            extra_branches = {}
-            if "draw" in ak.fields(events):
-                extra_branches["draw"] = ak.to_numpy(events["draw"]).astype(np.int32)
-                events = events[[f for f in ak.fields(events) if f != "draw"]]
             if discriminators:
                 events = with_weights(events, reweight(events, discriminators, norms))
             bar.update(len(events))
-            yield (events, extra_branches) if extra_branches else events
+            yield events  # the writer stores the 'draw' and 'weight' fields as branches
 
     start = time.perf_counter()
     written = write_events(args.output, chunks())

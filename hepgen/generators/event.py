@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import os
 import pickle
-import tempfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -31,9 +30,10 @@ from torch import Tensor, nn
 
 from hepgen._version import __version__
 from hepgen.generators.base import FeatureModel, get
-from hepgen.physics.constants import JET_ABS_ETA_MAX, JET_PT_MIN, MAX_JETS, MIN_JETS
+from hepgen.physics.constants import MAX_JETS, MIN_JETS
 from hepgen.physics.errors import HepgenInputError
-from hepgen.physics.events import n_jets as count_jets
+from hepgen.physics.events import in_reference_phase_space
+from hepgen.physics.io.atomic import atomic_write, atomic_write_text
 from hepgen.physics.preprocessing import EventPreprocessor, split_by_multiplicity
 
 FORMAT = "hepgen-generator"
@@ -102,7 +102,7 @@ class EventGenerator(nn.Module):
             raise RuntimeError("generator has no fitted preprocessing: train or load it first")
 
     @torch.no_grad()
-    def _sample_multiplicity(
+    def sample_multiplicity(
         self, model: FeatureModel, n_jets: int, count: int, gen: torch.Generator,
         rng: np.random.Generator,
     ) -> tuple[ak.Array, int]:
@@ -120,7 +120,7 @@ class EventGenerator(nn.Module):
             ok = np.isfinite(x).all(axis=1)
             ok[ok] = np.abs(x[ok]).max(axis=1) < 50.0  # standardised features; far tails
             events = pre.inverse(x[ok], rng=rng)
-            inside = _in_domain(events)
+            inside = in_reference_phase_space(events)
             rejected += int(ask - inside.sum())
             events = events[inside][:need]
             parts.append(events)
@@ -150,7 +150,7 @@ class EventGenerator(nn.Module):
             if k == 0:
                 continue
             model = (draw_model or {}).get(m) or self.model(m)
-            events, rejected[f"{m}j"] = self._sample_multiplicity(model.eval(), m, int(k), gen, rng)
+            events, rejected[f"{m}j"] = self.sample_multiplicity(model.eval(), m, int(k), gen, rng)
             parts.append(events)
         events = ak.concatenate(parts) if len(parts) > 1 else parts[0]
         return events[rng.permutation(len(events))], rejected
@@ -179,17 +179,19 @@ class EventGenerator(nn.Module):
                 done += size
                 chunk += 1
 
+    @property
+    def is_bayesian(self) -> bool:
+        """Whether the networks have a weight posterior to draw from (``posterior_draw``)."""
+        return all(hasattr(self.model(m), "posterior_draw") for m in self.multiplicities)
+
     def posterior_models(self, draw: int) -> dict[int, FeatureModel]:
         """One posterior draw of every multiplicity's network (Bayesian families only)."""
-        models = {}
-        for m in self.multiplicities:
-            model = self.model(m)
-            if not hasattr(model, "posterior_draw"):
-                raise HepgenInputError(
-                    f"--posterior-draws needs a Bayesian generator; this one is {self.family!r}"
-                )
-            models[m] = model.posterior_draw(seed=1_000_003 * draw + m)
-        return models
+        if not self.is_bayesian:
+            raise HepgenInputError(
+                f"--posterior-draws needs a Bayesian generator; this one is {self.family!r}"
+            )
+        return {m: self.model(m).posterior_draw(seed=1_000_003 * draw + m)  # type: ignore
+                for m in self.multiplicities}
 
     # --- save / load ------------------------------------------------------------------------
     def config_dict(self) -> dict[str, Any]:
@@ -213,9 +215,9 @@ class EventGenerator(nn.Module):
         directory.mkdir(parents=True, exist_ok=True)
         tensors = {f"model.{k}": v.detach().cpu() for k, v in self.state_dict().items()}
         tensors.update({f"extra.{k}": v.detach().cpu() for k, v in (extra or {}).items()})
-        _atomic_write(directory / WEIGHTS_NAME, lambda f: torch.save(tensors, f), binary=True)
+        atomic_write(directory / WEIGHTS_NAME, lambda f: torch.save(tensors, f), binary=True)
         text = json.dumps(self.config_dict(), indent=1, allow_nan=False)
-        _atomic_write(directory / CONFIG_NAME, lambda f: f.write(text))
+        atomic_write_text(directory / CONFIG_NAME, text)
         return directory
 
     @classmethod
@@ -276,28 +278,3 @@ def load_tensors(path: Path) -> dict[str, Tensor]:
     if not isinstance(tensors, dict) or not all(isinstance(v, Tensor) for v in tensors.values()):
         raise HepgenInputError(f"{path}: expected a dict of tensors")
     return tensors
-
-
-def _in_domain(events: ak.Array) -> np.ndarray:
-    """Events whose objects lie in the reference phase space: jet pT > cut, |eta| < 5,
-    finite values, masses >= 0 (bool (N,))."""
-    jets, muons = events.Jet, events.Muon
-    ok = ak.all(jets.pt >= JET_PT_MIN, axis=1) & ak.all(abs(jets.eta) < JET_ABS_ETA_MAX, axis=1)
-    ok = ok & ak.all(jets.mass >= 0, axis=1)
-    for coll in (jets, muons):
-        for field in ("pt", "eta", "phi"):
-            ok = ok & ak.all(np.isfinite(coll[field]), axis=1)
-    ok = ok & (count_jets(events) >= MIN_JETS)
-    return ak.to_numpy(ok)
-
-
-def _atomic_write(path: Path, write, binary: bool = False) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb" if binary else "w") as handle:
-            write(handle)
-        os.chmod(tmp, 0o644)  # mkstemp creates 0600; model files are meant to be shared
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

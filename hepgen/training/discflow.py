@@ -171,7 +171,7 @@ class DiscFlowStrategy:
         gen = torch.Generator().manual_seed(seed)
         rng = np.random.default_rng(seed)
         was_training = model.training
-        events, _ = self.generator._sample_multiplicity(model.eval(), self.n_jets, n_gen, gen,
+        events, _ = self.generator.sample_multiplicity(model.eval(), self.n_jets, n_gen, gen,
                                                         rng)
         model.train(was_training)
         fake = self.disc.encoder.raw(events)

@@ -27,8 +27,9 @@ import torch
 
 from hepgen._version import __version__
 from hepgen.generators.base import get
-from hepgen.generators.event import EventGenerator, _atomic_write, load_tensors
+from hepgen.generators.event import EventGenerator, load_tensors
 from hepgen.physics.errors import HepgenInputError
+from hepgen.physics.io.atomic import atomic_write, atomic_write_text
 from hepgen.physics.preprocessing import split_by_multiplicity
 from hepgen.training.discflow import DiscFlowConfig, DiscFlowStrategy
 from hepgen.training.trainer import CHECKPOINT_NAME, EpochRecord, TrainConfig, Trainer
@@ -154,7 +155,7 @@ def train_generator(
             saved = {f"model.{k}": v for k, v in model.state_dict().items()}
             if strategy is not None:
                 saved.update({f"disc.{k}": v for k, v in strategy.disc.state_dict().items()})
-            _atomic_write(done, lambda f, s=saved: torch.save(s, f), binary=True)
+            atomic_write(done, lambda f, s=saved: torch.save(s, f), binary=True)
             history[str(n)] = [vars(r) for r in trainer.state.history]
         if strategy is not None:
             disc_state.update({f"disc{n}.{k}": v for k, v in strategy.disc.state_dict().items()})
@@ -176,5 +177,5 @@ def train_generator(
         }
     generator.save(run_dir, extra=disc_state)
     text = json.dumps({"meta": generator.meta, "history": history}, indent=1)
-    _atomic_write(run_dir / RUN_NAME, lambda f: f.write(text))
+    atomic_write_text(run_dir / RUN_NAME, text)
     return generator

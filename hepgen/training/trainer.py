@@ -22,6 +22,7 @@ import torch
 from torch import Tensor
 
 from hepgen.generators.base import FeatureModel
+from hepgen.physics.io.atomic import atomic_write
 
 CHECKPOINT_NAME = "checkpoint.pt"
 
@@ -133,9 +134,7 @@ class Trainer:
             "torch_rng": torch.get_rng_state(),
             "strategy": self.strategy.state_dict() if self.strategy else {},
         }
-        tmp = self.checkpoint_path.with_suffix(".tmp")
-        torch.save(payload, tmp)
-        os.replace(tmp, self.checkpoint_path)
+        atomic_write(self.checkpoint_path, lambda f: torch.save(payload, f), binary=True)
 
     def load_checkpoint(self) -> dict[str, Tensor]:
         """Restore from ``run_dir/checkpoint.pt``; returns the best model's state dict."""

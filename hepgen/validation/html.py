@@ -17,6 +17,7 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
+from hepgen.physics.io.atomic import atomic_write_text
 from hepgen.validation.report import histogram_entries
 
 _CSS = """
@@ -385,7 +386,4 @@ def render(metrics: dict, out_dir: Path) -> str:
 
 def write_html(metrics: dict, out_dir: Path, path: str | os.PathLike[str]) -> None:
     """Write index.html (to ``<path>.tmp`` first, then renamed)."""
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(render(metrics, out_dir), encoding="utf-8")
-    os.replace(tmp, path)
+    atomic_write_text(path, render(metrics, out_dir))

@@ -52,6 +52,13 @@ def _style() -> object:
     return plt.style.context(hep.style.CMS)
 
 
+def _shade(ax, centre: np.ndarray, half_width: np.ndarray, edges: np.ndarray,
+           label: str | None = None) -> None:
+    """Posterior band ``centre ± half_width`` (B,) as a filled step band on ``ax``."""
+    ax.stairs(centre + half_width, edges, baseline=centre - half_width, fill=True,
+              color=GEN_COLOR, alpha=POSTERIOR_ALPHA, lw=0, label=label)
+
+
 def _label(ax: plt.Axes, region_title: str) -> None:
     """Experiment-style label above the axes: bold "hepgen", italic "validation" (left) and the
     region (right). Placed with ``annotate`` relative to the first text, so no extra draw pass
@@ -205,16 +212,7 @@ class ComparisonPlotter:
         with _style():
             fig, (ax, rax, dax) = self._canvas()
             if band is not None:
-                ax.stairs(
-                    comp.density_gen + band,
-                    edges,
-                    baseline=comp.density_gen - band,
-                    fill=True,
-                    color=GEN_COLOR,
-                    alpha=POSTERIOR_ALPHA,
-                    lw=0,
-                    label=band_label,
-                )
+                _shade(ax, comp.density_gen, band, edges, label=band_label)
             ax.stairs(comp.density_gen, edges, color=GEN_COLOR, lw=2.2, label=labels[0])
             ax.errorbar(
                 centres,
@@ -254,15 +252,7 @@ class ComparisonPlotter:
             )
             rax.axhline(1.0, color=REF_COLOR, lw=1.0)
             if ratio_band is not None:
-                rax.stairs(
-                    comp.ratio + ratio_band,
-                    edges,
-                    baseline=comp.ratio - ratio_band,
-                    fill=True,
-                    color=GEN_COLOR,
-                    alpha=POSTERIOR_ALPHA,
-                    lw=0,
-                )
+                _shade(rax, comp.ratio, ratio_band, edges)
             rax.stairs(comp.ratio, edges, color=GEN_COLOR, lw=2.0)
             rax.errorbar(
                 centres,

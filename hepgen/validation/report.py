@@ -51,12 +51,12 @@ import math
 import os
 import platform
 from importlib import metadata
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import scipy.stats
 
+from hepgen.physics.io.atomic import atomic_write_text
 from hepgen.validation import band
 from hepgen.validation.thresholds import FAIL, PASS, WARN, Thresholds, worst
 
@@ -212,7 +212,4 @@ def summarise(metrics: dict, thresholds: Thresholds) -> dict:
 
 def write_metrics(metrics: dict, path: str | os.PathLike[str]) -> None:
     """Write metrics.json (indented, NaN-free, written to ``<path>.tmp`` then renamed)."""
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(to_jsonable(metrics), indent=2, allow_nan=False) + "\n")
-    os.replace(tmp, path)
+    atomic_write_text(path, json.dumps(to_jsonable(metrics), indent=2, allow_nan=False) + "\n")

@@ -12,6 +12,7 @@ from hepgen.physics.events import (
     SelectionReport,
     build_events,
     event_weights,
+    in_reference_phase_space,
     n_jets,
     require_events,
     select,
@@ -101,3 +102,14 @@ def test_report_accumulates_and_no_event_left_is_an_error():
     kept, report = select(empty)
     with pytest.raises(HepgenNoEventsError, match="in.root: no event left"):
         require_events(kept, "in.root", report)
+
+
+def test_reference_phase_space_cuts_each_condition():
+    muons = _muons([[50.0, 40.0]] * 6, [[1, -1]] * 6)
+    jets = _jets([[25.0], [19.9], [30.0, 25.0, 22.0, 21.0], [30.0], [30.0], [40.0, 20.0]])
+    jets["eta"] = ak.Array([[0.0], [0.0], [0.0] * 4, [5.0], [0.0], [1.0, -4.99]])
+    jets["mass"] = ak.Array([[0.0], [0.0], [0.0] * 4, [0.0], [-0.5], [3.0, 0.0]])
+    # build_events sorts by pT; the mask must follow the sorted record
+    got = in_reference_phase_space(build_events(muons, jets))
+    np.testing.assert_array_equal(got, [True, False, False, False, False, True])
+

@@ -91,8 +91,11 @@ def test_checkpoint_write_is_atomic(tmp_path, monkeypatch):
     def dying_save(obj, f, *args, **kwargs):
         calls["n"] += 1
         if calls["n"] == 3:
-            with open(f, "wb") as handle:
-                handle.write(b"PK\x03\x04 half a zip file")
+            if hasattr(f, "write"):  # a file handle (atomic_write) or a path
+                f.write(b"PK\x03\x04 half a zip file")
+            else:
+                with open(f, "wb") as handle:
+                    handle.write(b"PK\x03\x04 half a zip file")
             raise OSError("disk full")
         return real_save(obj, f, *args, **kwargs)
 
