@@ -64,7 +64,65 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="train on the first N selected events only")
     parser.add_argument("--resume", action="store_true",
                         help="continue the run in --out from its last checkpoint")
+    parser.add_argument("--jets", type=jet_list, metavar="N[,N...]",
+                        help="jet multiplicities to model, e.g. 1 for Z + 1 jet only (default: "
+                        "the config's 'jets', else 1,2,3)")
+    parser.add_argument("--loss", choices=("nll", "mmd", "nll+mmd"),
+                        help="training loss of the INN families: negative log-likelihood, "
+                        "maximum mean discrepancy, or their sum (default nll; a config's "
+                        "model_config.loss may weight them and pick the MMD space)")
+    quantum = parser.add_argument_group(
+        "quantum families (qinn, hybrid-qinn)",
+        "Circuit conditioners run on any installed PennyLane device. The number of circuit "
+        "executions per epoch (and shots, with --shots) is printed before training starts.")
+    quantum.add_argument("--qdevice", metavar="NAME",
+                         help="PennyLane device: default.qubit, lightning.qubit, default.mixed, "
+                         "a hardware plugin's device, or auto (default: auto = default.qubit "
+                         "with backprop up to the measured qubit limit, default.mixed with "
+                         "--noise)")
+    quantum.add_argument("--diff-method",
+                         choices=("auto", "backprop", "adjoint", "parameter-shift", "finite-diff"),
+                         help="circuit gradients (default auto: backprop on default.qubit/mixed, "
+                         "adjoint on lightning, parameter-shift with --shots)")
+    quantum.add_argument("--shots", type=positive_int, metavar="N",
+                         help="finite shots per circuit execution (default: exact expectations)")
+    quantum.add_argument("--noise", type=float, metavar="P",
+                         help="depolarising probability per qubit and layer (default.mixed)")
+    quantum.add_argument("--qubits", type=positive_int, metavar="N", help="qubits per circuit")
+    quantum.add_argument("--q-layers", type=positive_int, metavar="N",
+                         help="encoding + variational layers per circuit")
     parser.set_defaults(func=run)
+
+
+#: command-line option -> model_config key
+MODEL_OPTIONS = {"loss": "loss", "qdevice": "qdevice", "diff_method": "diff_method",
+                 "shots": "shots", "noise": "noise", "qubits": "n_qubits", "q_layers": "q_layers"}
+
+
+def _check_family_options(args: argparse.Namespace, family: str) -> None:
+    """Options that only some families take name the option and the families in the error."""
+    from hepgen.generators.base import available, get
+
+    try:
+        keys = getattr(get(family), "extra_config_keys", frozenset())
+    except KeyError:
+        return  # RunConfig.validate reports the unknown family
+    for option, key in MODEL_OPTIONS.items():
+        if getattr(args, option, None) is not None and key not in keys:
+            takers = [n for n in available() if key in getattr(get(n), "extra_config_keys", ())]
+            flag = "--" + option.replace("_", "-")
+            raise HepgenInputError(f"{flag} does not apply to {family!r}; it applies to: "
+                                   f"{', '.join(takers)}")
+
+
+def jet_list(text: str) -> list[int]:
+    try:
+        jets = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected jet counts like 1 or 1,2,3, got {text!r}")
+    if not jets:
+        raise argparse.ArgumentTypeError("expected at least one jet count")
+    return jets
 
 
 def load_run_config(args: argparse.Namespace):
@@ -83,6 +141,15 @@ def load_run_config(args: argparse.Namespace):
             raise HepgenInputError(f"--config {args.config}: expected a JSON object")
     if args.model:
         data["model"] = args.model
+    if args.jets is not None:
+        data["jets"] = args.jets
+    model_config = dict(data.get("model_config", {}))
+    for option, key in MODEL_OPTIONS.items():
+        if getattr(args, option, None) is not None:
+            model_config[key] = getattr(args, option)
+    data["model_config"] = model_config
+    _check_family_options(args, data.get("model", "inn") if data.get("model") != "discflow"
+                          else data.get("base", "inn"))
     train = dict(data.get("train", {}))
     for key in ("epochs", "batch_size", "lr"):
         if getattr(args, key) is not None:
@@ -104,6 +171,31 @@ def _check_out(args: argparse.Namespace) -> None:
         )
 
 
+def print_execution_budget(config, events) -> None:
+    """Print, before training, what an epoch costs on quantum hardware (families that report an
+    execution budget, e.g. qinn): circuit executions and shots per epoch and multiplicity."""
+    from hepgen.generators.base import get
+    from hepgen.physics.preprocessing import EventPreprocessor, split_by_multiplicity
+    from hepgen.training.trainer import TrainConfig, split_train_val
+
+    by_n = split_by_multiplicity(events)
+    train_cfg = TrainConfig(**config.train)
+    cls = get(config.family)
+    for n in config.jets:
+        n_events = len(by_n.get(n, []))
+        n_val = len(split_train_val(n_events, train_cfg.val_fraction, 0)[1]) if n_events else 0
+        model = cls(EventPreprocessor(n).dim, 0, config.model_config)
+        budget = model.execution_budget(n_events - n_val, n_val)
+        if budget is None:
+            return
+        shots = (f", {budget['shots_per_epoch']:.3g} shots" if budget.get("shots") else
+                 " (exact expectation values)")
+        print(f"{n}j: {budget['executions_per_epoch']:,} circuit executions per epoch{shots} "
+              f"on {budget['device']} ({budget['diff_method']}; {budget['quantum_blocks']} "
+              f"quantum blocks x {n_events - n_val:,} train + {n_val:,} validation events); "
+              f"x {train_cfg.epochs} epochs at most")
+
+
 def run(args: argparse.Namespace) -> int:
     import torch
 
@@ -119,7 +211,9 @@ def run(args: argparse.Namespace) -> int:
     if args.max_events is not None:
         events = events[: args.max_events]
     epochs = config.train.get("epochs", 30)
-    bar = progress(args, total=epochs * 3, unit="epoch", desc=f"train {config.model}")
+    print_execution_budget(config, events)
+    bar = progress(args, total=epochs * len(config.jets), unit="epoch",
+                   desc=f"train {config.model}")
 
     def on_epoch(n_jets, record, total):
         bar.set_postfix_str(f"{n_jets}j train {record.train_loss:.4f} val {record.val_loss:.4f}")

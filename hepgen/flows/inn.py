@@ -7,6 +7,7 @@ Structure per arXiv 2110.13632: ActNorm, then ``n_blocks`` x (coupling block, fi
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 import torch
@@ -46,7 +47,8 @@ class CouplingINN(nn.Module):
         dim: D, number of features.
         cond_dim: C, number of condition features (0: unconditional).
         config: architecture.
-        conditioner: factory of conditioner networks; default an MLP from ``config``.
+        conditioner: factory of conditioner networks (default an MLP from ``config``), or one
+            factory per coupling block (``n_blocks`` of them: e.g. classical and quantum mixed).
     """
 
     def __init__(
@@ -54,18 +56,21 @@ class CouplingINN(nn.Module):
         dim: int,
         cond_dim: int = 0,
         config: INNConfig | None = None,
-        conditioner: ConditionerFactory | None = None,
+        conditioner: ConditionerFactory | Sequence[ConditionerFactory] | None = None,
     ) -> None:
         super().__init__()
         self.dim, self.cond_dim = dim, cond_dim
         self.config = config = config or INNConfig()
         factory = conditioner or mlp_factory(config.hidden, config.n_layers, config.activation)
+        factories = list(factory) if isinstance(factory, Sequence) else [factory] * config.n_blocks
+        if len(factories) != config.n_blocks:
+            raise ValueError(f"{len(factories)} conditioner factories for {config.n_blocks} blocks")
         transform = make_transform(
             config.kind, clamp=config.clamp, bins=config.bins, bound=config.bound
         )
         layers: list[nn.Module] = [ActNorm(dim)]
         for i in range(config.n_blocks):
-            layers.append(CouplingBlock(dim, cond_dim, transform, factory))
+            layers.append(CouplingBlock(dim, cond_dim, transform, factories[i]))
             layers.append(FixedRotation(dim, seed=config.seed * 1000 + i))
         self.layers = nn.ModuleList(layers)
 

@@ -64,6 +64,13 @@ class FeatureModel(nn.Module, ABC):
     def n_train_hint(self, n_train: int) -> None:
         """Told the training-set size before training (Bayesian families scale KL by it)."""
 
+    def execution_budget(self, n_train: int, n_val: int) -> dict[str, Any] | None:
+        """What one training epoch on ``n_train`` events (and validation on ``n_val``) costs on
+        external hardware, for families that have such a cost (quantum circuit executions and
+        shots); ``None`` for families that run on the torch device only. The CLI prints it
+        before training starts."""
+        return None
+
     # --- sampling and density -------------------------------------------------------------
     @abstractmethod
     def sample(

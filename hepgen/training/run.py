@@ -27,7 +27,7 @@ import torch
 
 from hepgen._version import __version__
 from hepgen.generators.base import get
-from hepgen.generators.event import EventGenerator, load_tensors
+from hepgen.generators.event import MULTIPLICITIES, EventGenerator, load_tensors
 from hepgen.physics.errors import HepgenInputError
 from hepgen.physics.io.atomic import atomic_write, atomic_write_text
 from hepgen.physics.preprocessing import split_by_multiplicity
@@ -52,6 +52,8 @@ class RunConfig:
     model_config: dict[str, Any] = field(default_factory=dict)
     train: dict[str, Any] = field(default_factory=dict)
     discflow: dict[str, Any] = field(default_factory=dict)
+    #: jet multiplicities to model (e.g. [1] for Z + 1 jet only); fractions renormalised
+    jets: list[int] = field(default_factory=lambda: list(MULTIPLICITIES))
 
     @property
     def family(self) -> str:
@@ -59,7 +61,7 @@ class RunConfig:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], source: str = "config") -> RunConfig:
-        known = {"model", "base", "model_config", "train", "discflow", "description"}
+        known = {"model", "base", "model_config", "train", "discflow", "jets", "description"}
         unknown = set(data) - known
         if unknown:
             raise HepgenInputError(f"{source}: unknown key(s) {sorted(unknown)}; known: "
@@ -73,6 +75,12 @@ class RunConfig:
             get(self.family)
         except KeyError as err:
             raise HepgenInputError(f"{source}: {err.args[0]}") from None
+        jets = self.jets
+        if (not isinstance(jets, list) or not jets or len(set(jets)) != len(jets)
+                or any(j not in MULTIPLICITIES for j in jets)):
+            raise HepgenInputError(f"{source}: 'jets' must be a list of distinct jet counts from "
+                                   f"{list(MULTIPLICITIES)}, got {jets!r}")
+        self.jets = sorted(int(j) for j in jets)
         if self.model in STRATEGIES and self.base in STRATEGIES:
             raise HepgenInputError(f"{source}: 'base' must be a generator family, not "
                                    f"{self.base!r}")
@@ -88,7 +96,7 @@ class RunConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return {"model": self.model, "base": self.base, "model_config": self.model_config,
-                "train": self.train, "discflow": self.discflow}
+                "train": self.train, "discflow": self.discflow, "jets": self.jets}
 
 
 def file_digest(path: str | Path) -> str:
@@ -119,7 +127,7 @@ def train_generator(
     run_dir.mkdir(parents=True, exist_ok=True)
     train_cfg = TrainConfig(**{**config.train, "seed": seed})
     torch.manual_seed(seed)
-    generator = EventGenerator(config.family, config.model_config)
+    generator = EventGenerator(config.family, config.model_config, tuple(config.jets))
     features = generator.fit_preprocessing(events)
     by_n = split_by_multiplicity(events)
     history: dict[str, list[dict[str, float]]] = {}

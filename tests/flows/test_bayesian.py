@@ -179,5 +179,5 @@ def test_binn_in_training_mode_is_stochastic_and_in_eval_mode_deterministic():
 
 
 def test_binn_rejects_unknown_options():
-    with pytest.raises(ValueError, match="unknown INN option"):
+    with pytest.raises(ValueError, match="unknown option"):
         BayesianINNModel(9, 0, {**TINY, "prior_width": 1.0})
