@@ -2,7 +2,8 @@
 
 Each script is run as its own process (clean memory and timing), in order, with the default
 settings quoted in RESULTS.md. ``--only NAME[,NAME]`` runs a subset, e.g. ``--only io``.
-Expect about half an hour on a 2-core machine.
+Expect about half an hour on a 2-core machine, plus about an hour for the QINN study
+(``--only`` picks a subset).
 """
 
 from __future__ import annotations
@@ -21,6 +22,11 @@ BENCHMARKS: dict[str, list[str]] = {
     "io": ["bench_io.py", "--n-events", "1e6", "--repeats", "3"],
     "validate": ["bench_validate.py", "--sizes", "100000,1000000", "--no-plots-too"],
     "generate": ["bench_generate.py"],
+    "quantum-throughput": ["bench_quantum_throughput.py", "--qubits", "4,6,8,10,12",
+                           "--repeats", "3"],
+    "qinn-study": ["bench_qinn_study.py"],
+    "qinn-study-summary": ["bench_qinn_study.py", "--summarise"],
+    "qinn-shots": ["bench_qinn_shots.py"],
 }
 
 

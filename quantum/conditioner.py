@@ -21,7 +21,7 @@ from torch import Tensor, nn
 
 from hepgen.flows.conditioners import LAST_LAYER_INIT_SCALE, ConditionerFactory
 from hepgen.quantum.circuits import CircuitConfig
-from hepgen.quantum.devices import Execution, make_qnode
+from hepgen.quantum.devices import Execution, for_gradients, make_qnode
 
 
 class QuantumConditioner(nn.Module):
@@ -45,12 +45,14 @@ class QuantumConditioner(nn.Module):
             self.head.weight.mul_(LAST_LAYER_INIT_SCALE)
             self.head.bias.mul_(LAST_LAYER_INIT_SCALE)
         self.qnode = make_qnode(circuit, self.execution)
+        self.qnode_grad = for_gradients(self.qnode, self.execution)
 
     def expectations(self, inputs: Tensor) -> Tensor:
         """The circuit's readout for ``inputs (B, n_in)``: shape (B, n_readout), in [-1, 1]."""
         batch = inputs.shape[0]
         angles = self.encoder(inputs).view(batch, self.circuit.n_layers, self.circuit.n_qubits)
-        values = torch.stack(list(self.qnode(angles, self.weights)), dim=-1)
+        qnode = self.qnode_grad if torch.is_grad_enabled() else self.qnode
+        values = torch.stack(list(qnode(angles, self.weights)), dim=-1)
         return values.reshape(batch, self.circuit.n_outputs).to(inputs.dtype)
 
     def forward(self, inputs: Tensor) -> Tensor:

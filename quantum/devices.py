@@ -1,10 +1,11 @@
 """Choosing and building the PennyLane device that executes the conditioner circuits.
 
 Any installed PennyLane device can be named (``--qdevice``); ``auto`` picks from measurements on
-the 2-core CI machine (benchmarks/RESULTS.md, "quantum-throughput"): ``default.qubit`` with
-backpropagation and parameter broadcasting was 13-90x faster per training event than
-``lightning.qubit`` with the adjoint method at 4-10 qubits (lightning splits a broadcast batch
-into one circuit per event), so ``auto`` uses it up to :data:`AUTO_BACKPROP_MAX_QUBITS`.
+the 2-core CI machine (benchmarks/RESULTS.md, "QINN training throughput per device"):
+``default.qubit`` with backpropagation and parameter broadcasting trained 55x, 61x, 34x, 11x
+and 3x more events per second than ``lightning.qubit`` with the adjoint method at 4, 6, 8, 10
+and 12 qubits (lightning runs one circuit per event), so ``auto`` uses it up to
+:data:`AUTO_BACKPROP_MAX_QUBITS` (the largest size measured; the gap closes with size).
 Finite shots need a hardware-compatible gradient (parameter-shift); noise needs a
 mixed-state simulator.
 """
@@ -20,8 +21,8 @@ from hepgen.quantum.circuits import CircuitConfig, conditioner_circuit
 
 DIFF_METHODS = ("auto", "backprop", "adjoint", "parameter-shift", "finite-diff")
 #: Up to this many qubits ``auto`` simulates with default.qubit + backprop (measured faster);
-#: beyond, the 2^n statevector held for backprop makes lightning.qubit + adjoint preferable.
-AUTO_BACKPROP_MAX_QUBITS = 14
+#: beyond, lightning.qubit + adjoint (no 2^n x batch autograd graph to hold).
+AUTO_BACKPROP_MAX_QUBITS = 12
 #: Devices that simulate density matrices (can apply noise channels).
 MIXED_STATE_DEVICES = ("default.mixed", "default.qutrit.mixed")
 #: Devices whose backprop path runs on torch tensors.
@@ -87,10 +88,18 @@ def make_qnode(circuit: CircuitConfig, execution: Execution) -> Any:
     def quantum_function(angles, weights):
         return conditioner_circuit(angles, weights, circuit)
 
-    qnode = qml.QNode(quantum_function, device, interface="torch", diff_method=ex.diff_method,
-                      shots=ex.shots)
-    if ex.diff_method == "backprop":
-        return qnode  # broadcasting vectorises the batch through the simulator
-    # parameter-shift / finite-diff cannot differentiate broadcast (trainable) angles, and
-    # adjoint / hardware run one circuit per event anyway: split the batch into single tapes
+    return qml.QNode(quantum_function, device, interface="torch", diff_method=ex.diff_method,
+                     shots=ex.shots)
+
+
+def for_gradients(qnode: Any, execution: Execution) -> Any:
+    """The QNode to call when gradients are needed.
+
+    Backprop differentiates a broadcast batch in one pass. Parameter-shift and finite-diff cannot
+    differentiate broadcast (trainable) angles, and adjoint / hardware run one circuit per event
+    anyway: there the batch is split into single-event tapes (``qml.transforms.broadcast_expand``).
+    Without gradients every method runs the broadcast batch directly.
+    """
+    if execution.diff_method == "backprop":
+        return qnode
     return qml.transforms.broadcast_expand(qnode)

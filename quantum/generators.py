@@ -26,7 +26,7 @@ model and ``log_prob`` is a noisy estimate (benchmarks/RESULTS.md quantifies the
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import Any
 
 from hepgen.flows.conditioners import mlp_factory
 from hepgen.generators.base import register

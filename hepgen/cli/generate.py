@@ -60,7 +60,28 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="DiscFlow generators: write per-event weights D/(1-D)")
     parser.add_argument("--threads", type=positive_int,
                         help="torch CPU threads (default: torch's choice)")
+    parser.add_argument("--qdevice", metavar="NAME",
+                        help="quantum generators: sample on this PennyLane device instead of "
+                        "the one it was trained with")
+    parser.add_argument("--shots", type=shots_option, metavar="N|exact",
+                        help="quantum generators: finite shots per circuit execution when "
+                        "sampling, or 'exact' (default: as trained)")
     parser.set_defaults(func=run)
+
+
+def shots_option(text: str) -> int | str:
+    """``--shots``: a positive integer, or ``exact`` for exact expectation values."""
+    return text if text == "exact" else positive_int(text)
+
+
+def model_overrides(args: argparse.Namespace) -> dict:
+    """model_config entries replaced at load time (sampling device and shots)."""
+    overrides: dict = {}
+    if args.qdevice is not None:
+        overrides["qdevice"] = args.qdevice
+    if args.shots is not None:
+        overrides["shots"] = None if args.shots == "exact" else args.shots
+    return overrides
 
 
 def _check_output(out: Path) -> None:
@@ -114,7 +135,7 @@ def run(args: argparse.Namespace) -> int:
     _check_output(args.output)
     if args.threads:
         torch.set_num_threads(args.threads)
-    generator, extra = EventGenerator.load(args.model)
+    generator, extra = EventGenerator.load(args.model, model_overrides(args))
     discriminators = load_discriminators(generator.meta, extra) if args.reweight else {}
     if args.reweight and not discriminators:
         raise HepgenInputError(

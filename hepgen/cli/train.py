@@ -119,7 +119,8 @@ def jet_list(text: str) -> list[int]:
     try:
         jets = [int(part) for part in text.split(",") if part.strip()]
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected jet counts like 1 or 1,2,3, got {text!r}")
+        raise argparse.ArgumentTypeError(
+            f"expected jet counts like 1 or 1,2,3, got {text!r}") from None
     if not jets:
         raise argparse.ArgumentTypeError("expected at least one jet count")
     return jets

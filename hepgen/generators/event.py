@@ -221,8 +221,14 @@ class EventGenerator(nn.Module):
         return directory
 
     @classmethod
-    def load(cls, directory: str | os.PathLike[str]) -> tuple[EventGenerator, dict[str, Tensor]]:
+    def load(
+        cls, directory: str | os.PathLike[str], overrides: Mapping[str, Any] | None = None
+    ) -> tuple[EventGenerator, dict[str, Tensor]]:
         """Load a saved generator and its extra tensors (e.g. a DiscFlow discriminator).
+
+        ``overrides`` replace entries of the saved model config that do not change the weights
+        (e.g. a quantum family's ``qdevice`` or ``shots`` for sampling); an option the family
+        does not take raises HepgenInputError.
 
         Raises HepgenInputError naming the file for anything but a hepgen generator directory;
         ``weights.pt`` loads with ``weights_only=True``, so a crafted pickle cannot run code.
@@ -247,7 +253,14 @@ class EventGenerator(nn.Module):
                 f"version {VERSION}"
             )
         tensors = load_tensors(weights_path)
-        gen = cls(config["family"], config["model_config"], tuple(config["multiplicities"]))
+        model_config = {**config["model_config"], **(overrides or {})}
+        try:
+            gen = cls(config["family"], model_config, tuple(config["multiplicities"]))
+        except KeyError as err:
+            raise HepgenInputError(f"{config_path}: {err.args[0]}") from None
+        except (ValueError, TypeError) as err:
+            where = f"options {sorted(overrides)}" if overrides else config_path
+            raise HepgenInputError(f"{where}: {err}") from None
         gen.fractions = {int(n): float(f) for n, f in config["fractions"].items()}
         gen.preprocessors = {
             int(n): EventPreprocessor.from_state_dict(s)

@@ -38,6 +38,11 @@ from hepgen.physics.events import n_jets
 COUPLING_CONFIG: dict[str, Any] = {"n_blocks": 2, "hidden": 16, "n_layers": 2, "bins": 4}
 #: Tiny configs of other families, by registry name (default: the family's own defaults).
 FAMILY_CONFIGS: dict[str, dict[str, Any]] = {}
+#: Extra options of coupling families on top of COUPLING_CONFIG (small circuits: fast).
+COUPLING_EXTRA: dict[str, dict[str, Any]] = {
+    "qinn": {"n_qubits": 3, "q_layers": 2, "readout": "zz"},
+    "hybrid-qinn": {"n_qubits": 3, "q_layers": 2},
+}
 #: Feature dimension of the 1-jet model and a condition width for the conditional checks.
 DIM = 9
 COND_DIM = 3
@@ -63,7 +68,7 @@ CASES = _cases()
 def config_of(family: str, kind: str | None) -> dict[str, Any]:
     if kind is None:
         return dict(FAMILY_CONFIGS.get(family, {}))
-    return {**COUPLING_CONFIG, "kind": kind}
+    return {**COUPLING_CONFIG, **COUPLING_EXTRA.get(family, {}), "kind": kind}
 
 
 def cases_where(*attributes: str) -> list[Any]:

@@ -126,3 +126,27 @@ def test_run_config_rejects_unknown_keys_and_families():
         RunConfig.from_dict({"model": "gan"}, source="my.json")
     cfg = RunConfig.from_dict({"model": "discflow", "base": "binn", "description": "x"})
     assert cfg.family == "binn"
+
+
+CONFIG_DIR = __import__("pathlib").Path(__file__).resolve().parents[2] / "configs"
+
+
+@pytest.mark.parametrize("path", sorted(CONFIG_DIR.glob("*.json")), ids=lambda p: p.name)
+def test_every_shipped_config_is_valid(path):
+    """configs/*.json parse, name a registered family and build its network; described."""
+    data = json.loads(path.read_text())
+    assert data.get("description"), f"{path.name} needs a description"
+    config = RunConfig.from_dict(data, source=path.name)
+    assert config.jets and set(config.jets) <= {1, 2, 3}
+
+
+def test_jets_option_restricts_the_multiplicities(make_events, tmp_path):
+    """jets [1]: one network, for 1-jet events only, fraction 1."""
+    config = RunConfig.from_dict({"model": "inn", "jets": [1], "train": {"epochs": 1},
+                                  "model_config": {"n_blocks": 1, "hidden": 8}})
+    generator = train_generator(make_events(400, seed=3), config, tmp_path / "run")
+    assert generator.multiplicities == (1,) and generator.fractions == {1: 1.0}
+    events, _ = generator.sample_events(50, seed=0)
+    assert (np.asarray(__import__("awkward").num(events.Jet, axis=1)) == 1).all()
+    with pytest.raises(HepgenInputError, match="'jets'"):
+        RunConfig.from_dict({"model": "inn", "jets": [0, 1]})
