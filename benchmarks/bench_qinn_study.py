@@ -46,8 +46,16 @@ from hepgen.validation.stages import ClassifierSettings, run_classifier
 ROOT = HERE.parent
 TRAIN_FILE = ROOT / "data_samples" / "zjets_train.root"
 TEST_FILE = ROOT / "data_samples" / "zjets_test.root"
-RUNS_FILE = RESULTS_DIR / "qinn_study_runs.jsonl"
-PLOT = RESULTS_DIR / "qinn_study.png"
+#: --tag selects a separate study (own runs file, plot and RESULTS.md section)
+TAG = ""
+
+
+def runs_file() -> Path:
+    return RESULTS_DIR / f"qinn_study{TAG}_runs.jsonl"
+
+
+def plot_file() -> Path:
+    return RESULTS_DIR / f"qinn_study{TAG}.png"
 
 COUPLING = {"kind": "affine", "n_blocks": 6, "n_layers": 2}
 QUANTUM = {"n_qubits": 6, "q_layers": 4, "readout": "zz"}
@@ -61,12 +69,16 @@ MODELS: dict[str, tuple[str, dict]] = {
     "hybrid-qinn-2k": ("hybrid-qinn", {**COUPLING, **QUANTUM, "hidden": 12}),
 }
 #: (model, loss) pairs of the study
-PLAN: list[tuple[str, str]] = [
-    *[(m, "nll") for m in MODELS],
-    ("inn-2k", "mmd"), ("inn-2k", "nll+mmd"),
-    ("qinn-2k", "mmd"), ("qinn-2k", "nll+mmd"),
-    ("hybrid-qinn-2k", "nll+mmd"),
-]
+PLANS: dict[str, list[tuple[str, str]]] = {
+    "full": [
+        *[(m, "nll") for m in MODELS],
+        ("inn-2k", "mmd"), ("inn-2k", "nll+mmd"),
+        ("qinn-2k", "mmd"), ("qinn-2k", "nll+mmd"),
+        ("hybrid-qinn-2k", "nll+mmd"),
+    ],
+    "nll": [(m, "nll") for m in MODELS],
+}
+PLAN = PLANS["full"]
 
 
 def load_1j(path: Path, limit: int | None = None):
@@ -118,9 +130,9 @@ def run_one(model: str, loss: str, seed: int, args, train_events, test_events) -
 
 
 def done_runs() -> set[tuple[str, str, int]]:
-    if not RUNS_FILE.exists():
+    if not runs_file().exists():
         return set()
-    rows = [json.loads(line) for line in RUNS_FILE.read_text().splitlines() if line.strip()]
+    rows = [json.loads(line) for line in runs_file().read_text().splitlines() if line.strip()]
     return {(r["model"], r["loss"], r["seed"]) for r in rows}
 
 
@@ -136,7 +148,7 @@ def train_all(args) -> None:
             continue
         row = run_one(model, loss, seed, args, train_events, test_events)
         print(json.dumps(row), flush=True)
-        with RUNS_FILE.open("a") as handle:
+        with runs_file().open("a") as handle:
             handle.write(json.dumps(row) + "\n")
 
 
@@ -147,11 +159,12 @@ def _stats(values: list[float]) -> str:
 
 
 def summarise(args) -> None:
-    rows = [json.loads(line) for line in RUNS_FILE.read_text().splitlines() if line.strip()]
+    rows = [json.loads(line) for line in runs_file().read_text().splitlines() if line.strip()]
     groups: dict[tuple[str, str], list[dict]] = {}
     for r in rows:
         groups.setdefault((r["model"], r["loss"]), []).append(r)
-    order = [key for key in PLAN if key in groups]
+    order = [key for plan in PLANS.values() for key in plan if key in groups]
+    order = list(dict.fromkeys(order))
     table_rows = []
     for key in order:
         g = groups[key]
@@ -168,9 +181,10 @@ def summarise(args) -> None:
              f"training events (first of the shipped training file; 10 % of them for "
              f"validation), {first['epochs']} epochs, same batch size, learning rate and seeds; "
              f"evaluated on all 1-jet events of the shipped test file. Plot: "
-             f"`benchmarks/results/{PLOT.name}`.\n")
-    update_section("qinn-study", "QINN parameter-efficiency study, Z + 1 jet (issue 4)", body)
-    save_json("qinn_study", {"runs": rows})
+             f"`benchmarks/results/{plot_file().name}`.\n")
+    update_section(f"qinn-study{TAG}",
+                   f"QINN parameter-efficiency study{TAG}, Z + 1 jet (issue 4)", body)
+    save_json(f"qinn_study{TAG}", {"runs": rows})
     plot(groups)
     print(body)
 
@@ -207,8 +221,8 @@ def plot(groups) -> None:
     axes[0].legend(handles=handles, fontsize=12, loc="best")
     fig.suptitle("Z + 1 jet: classical INN vs (hybrid) QINN at equal data, epochs and seeds "
                  "(open marker: median over seeds)", fontsize=14)
-    fig.savefig(PLOT, dpi=90)
-    print(f"wrote {PLOT}")
+    fig.savefig(plot_file(), dpi=90)
+    print(f"wrote {plot_file()}")
 
 
 def main() -> None:
@@ -221,7 +235,13 @@ def main() -> None:
     parser.add_argument("--n-gen", type=int, default=20_000, help="generated events per model")
     parser.add_argument("--shard", default="0/1", help="i/k: run every k-th job from i")
     parser.add_argument("--summarise", action="store_true", help="table + plot from the runs")
+    parser.add_argument("--plan", choices=sorted(PLANS), default="full",
+                        help="full: every model with NLL, plus MMD and NLL+MMD for inn-2k, "
+                        "qinn-2k (and NLL+MMD for hybrid-qinn-2k); nll: every model, NLL only")
+    parser.add_argument("--tag", default="", help="name suffix of a separate study, e.g. _long")
     args = parser.parse_args()
+    global PLAN, TAG
+    PLAN, TAG = PLANS[args.plan], args.tag
     if args.summarise:
         summarise(args)
     else:

@@ -67,6 +67,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--jets", type=jet_list, metavar="N[,N...]",
                         help="jet multiplicities to model, e.g. 1 for Z + 1 jet only (default: "
                         "the config's 'jets', else 1,2,3)")
+    parser.add_argument("--multiplicity", choices=("separate", "chain"),
+                        help="one network per jet multiplicity (separate, the default) or the "
+                        "autoregressive chain mu mu j1 | n, j2 | mu mu j1, j3 | mu mu j1 j2")
     parser.add_argument("--loss", choices=("nll", "mmd", "nll+mmd"),
                         help="training loss of the INN families: negative log-likelihood, "
                         "maximum mean discrepancy, or their sum (default nll; a config's "
@@ -144,6 +147,8 @@ def load_run_config(args: argparse.Namespace):
         data["model"] = args.model
     if args.jets is not None:
         data["jets"] = args.jets
+    if args.multiplicity is not None:
+        data["multiplicity"] = args.multiplicity
     model_config = dict(data.get("model_config", {}))
     for option, key in MODEL_OPTIONS.items():
         if getattr(args, option, None) is not None:
@@ -176,22 +181,28 @@ def print_execution_budget(config, events) -> None:
     """Print, before training, what an epoch costs on quantum hardware (families that report an
     execution budget, e.g. qinn): circuit executions and shots per epoch and multiplicity."""
     from hepgen.generators.base import get
+    from hepgen.generators.chain import stage_dims
     from hepgen.physics.preprocessing import EventPreprocessor, split_by_multiplicity
     from hepgen.training.trainer import TrainConfig, split_train_val
 
     by_n = split_by_multiplicity(events)
     train_cfg = TrainConfig(**config.train)
     cls = get(config.family)
-    for n in config.jets:
-        n_events = len(by_n.get(n, []))
+    if config.multiplicity == "chain":
+        units = [(f"chain{k}", stage_dims(k),
+                  sum(len(by_n.get(n, [])) for n in config.jets if n >= k))
+                 for k in range(1, max(config.jets) + 1)]
+    else:
+        units = [(f"{n}j", (EventPreprocessor(n).dim, 0), len(by_n.get(n, [])))
+                 for n in config.jets]
+    for name, dims, n_events in units:
         n_val = len(split_train_val(n_events, train_cfg.val_fraction, 0)[1]) if n_events else 0
-        model = cls(EventPreprocessor(n).dim, 0, config.model_config)
-        budget = model.execution_budget(n_events - n_val, n_val)
+        budget = cls(*dims, config.model_config).execution_budget(n_events - n_val, n_val)
         if budget is None:
             return
         shots = (f", {budget['shots_per_epoch']:.3g} shots" if budget.get("shots") else
                  " (exact expectation values)")
-        print(f"{n}j: {budget['executions_per_epoch']:,} circuit executions per epoch{shots} "
+        print(f"{name}: {budget['executions_per_epoch']:,} circuit executions per epoch{shots} "
               f"on {budget['device']} ({budget['diff_method']}; {budget['quantum_blocks']} "
               f"quantum blocks x {n_events - n_val:,} train + {n_val:,} validation events); "
               f"x {train_cfg.epochs} epochs at most")
@@ -213,13 +224,15 @@ def run(args: argparse.Namespace) -> int:
         events = events[: args.max_events]
     epochs = config.train.get("epochs", 30)
     print_execution_budget(config, events)
-    bar = progress(args, total=epochs * len(config.jets), unit="epoch",
+    units = max(config.jets) if config.multiplicity == "chain" else len(config.jets)
+    bar = progress(args, total=epochs * units, unit="epoch",
                    desc=f"train {config.model}")
 
-    def on_epoch(n_jets, record, total):
-        bar.set_postfix_str(f"{n_jets}j train {record.train_loss:.4f} val {record.val_loss:.4f}")
+    def on_epoch(unit, record, total):
+        name = f"{unit}j" if isinstance(unit, int) else unit
+        bar.set_postfix_str(f"{name} train {record.train_loss:.4f} val {record.val_loss:.4f}")
         bar.update(1)
-        log.debug("%dj epoch %d: train %.5f val %.5f lr %.2e", n_jets, record.epoch + 1,
+        log.debug("%s epoch %d: train %.5f val %.5f lr %.2e", name, record.epoch + 1,
                   record.train_loss, record.val_loss, record.lr)
 
     start = time.perf_counter()

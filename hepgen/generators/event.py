@@ -30,6 +30,7 @@ from torch import Tensor, nn
 
 from hepgen._version import __version__
 from hepgen.generators.base import FeatureModel, get
+from hepgen.generators.chain import ChainView, posterior_views, stage_dims
 from hepgen.physics.constants import MAX_JETS, MIN_JETS
 from hepgen.physics.errors import HepgenInputError
 from hepgen.physics.events import in_reference_phase_space
@@ -43,6 +44,8 @@ WEIGHTS_NAME = "weights.pt"
 MULTIPLICITIES = tuple(range(MIN_JETS, MAX_JETS + 1))
 #: Give up on a chunk when this many rejection rounds still leave out-of-domain events.
 MAX_REJECTION_ROUNDS = 50
+#: How jet multiplicities are modelled: one network each, or the autoregressive chain.
+MULTIPLICITY_MODELS = ("separate", "chain")
 
 
 class EventGenerator(nn.Module):
@@ -52,6 +55,8 @@ class EventGenerator(nn.Module):
         family: registry name of the feature model (``inn``, ``binn``, ...).
         model_config: the feature model's config (JSON-serialisable).
         multiplicities: jet counts to model, default 1, 2, 3.
+        multiplicity_model: ``separate`` (``models[str(n)]``: one network per multiplicity) or
+            ``chain`` (``models["chain<k>"]``: the stages of :mod:`hepgen.generators.chain`).
     """
 
     def __init__(
@@ -59,22 +64,46 @@ class EventGenerator(nn.Module):
         family: str,
         model_config: Mapping[str, Any],
         multiplicities: tuple[int, ...] = MULTIPLICITIES,
+        multiplicity_model: str = "separate",
     ) -> None:
         super().__init__()
+        if multiplicity_model not in MULTIPLICITY_MODELS:
+            raise ValueError(f"multiplicity model must be one of {MULTIPLICITY_MODELS}, got "
+                             f"{multiplicity_model!r}")
         self.family = family
         self.model_config = dict(model_config)
         self.multiplicities = tuple(int(n) for n in multiplicities)
+        self.multiplicity_model = multiplicity_model
         cls = get(family)
-        self.models = nn.ModuleDict(
-            {str(n): cls(EventPreprocessor(n).dim, 0, self.model_config)
-             for n in self.multiplicities}
-        )
+        if multiplicity_model == "chain":
+            self.models = nn.ModuleDict(
+                {f"chain{k}": cls(*stage_dims(k), self.model_config)
+                 for k in range(1, max(self.multiplicities) + 1)}
+            )
+        else:
+            self.models = nn.ModuleDict(
+                {str(n): cls(EventPreprocessor(n).dim, 0, self.model_config)
+                 for n in self.multiplicities}
+            )
         self.preprocessors: dict[int, EventPreprocessor] = {}
         self.fractions: dict[int, float] = {}
         self.meta: dict[str, Any] = {}
 
     def model(self, n: int) -> FeatureModel:
+        """The generator of n-jet features: its network, or its view of the chain."""
+        if self.multiplicity_model == "chain":
+            return ChainView(self.stages(), n)  # type: ignore[return-value]
         return self.models[str(n)]  # type: ignore[return-value]
+
+    def stages(self) -> list[FeatureModel]:
+        """The chain's stages in order (``multiplicity_model="chain"``)."""
+        return [self.models[f"chain{k}"] for k in range(1, len(self.models) + 1)]  # type: ignore
+
+    def trainable_units(self) -> list[tuple[str, FeatureModel]]:
+        """(name, network) of every separately trained network: ``j<n>`` or ``chain<k>``."""
+        if self.multiplicity_model == "chain":
+            return [(f"chain{k}", m) for k, m in enumerate(self.stages(), start=1)]
+        return [(f"j{n}", self.model(n)) for n in self.multiplicities]
 
     # --- preprocessing ----------------------------------------------------------------------
     def fit_preprocessing(self, events: ak.Array) -> dict[int, Tensor]:
@@ -182,7 +211,7 @@ class EventGenerator(nn.Module):
     @property
     def is_bayesian(self) -> bool:
         """Whether the networks have a weight posterior to draw from (``posterior_draw``)."""
-        return all(hasattr(self.model(m), "posterior_draw") for m in self.multiplicities)
+        return all(hasattr(m, "posterior_draw") for _, m in self.trainable_units())
 
     def posterior_models(self, draw: int) -> dict[int, FeatureModel]:
         """One posterior draw of every multiplicity's network (Bayesian families only)."""
@@ -190,6 +219,8 @@ class EventGenerator(nn.Module):
             raise HepgenInputError(
                 f"--posterior-draws needs a Bayesian generator; this one is {self.family!r}"
             )
+        if self.multiplicity_model == "chain":
+            return posterior_views(self.stages(), self.multiplicities, 1_000_003 * draw)  # type: ignore
         return {m: self.model(m).posterior_draw(seed=1_000_003 * draw + m)  # type: ignore
                 for m in self.multiplicities}
 
@@ -203,6 +234,7 @@ class EventGenerator(nn.Module):
             "family": self.family,
             "model_config": self.model_config,
             "multiplicities": list(self.multiplicities),
+            "multiplicity_model": self.multiplicity_model,
             "fractions": {str(n): f for n, f in self.fractions.items()},
             "preprocessing": {str(n): p.state_dict() for n, p in self.preprocessors.items()},
             "meta": self.meta,
@@ -255,7 +287,8 @@ class EventGenerator(nn.Module):
         tensors = load_tensors(weights_path)
         model_config = {**config["model_config"], **(overrides or {})}
         try:
-            gen = cls(config["family"], model_config, tuple(config["multiplicities"]))
+            gen = cls(config["family"], model_config, tuple(config["multiplicities"]),
+                      config.get("multiplicity_model", "separate"))
         except KeyError as err:
             raise HepgenInputError(f"{config_path}: {err.args[0]}") from None
         except (ValueError, TypeError) as err:

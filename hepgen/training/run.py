@@ -27,7 +27,13 @@ import torch
 
 from hepgen._version import __version__
 from hepgen.generators.base import get
-from hepgen.generators.event import MULTIPLICITIES, EventGenerator, load_tensors
+from hepgen.generators.chain import stage_data
+from hepgen.generators.event import (
+    MULTIPLICITIES,
+    MULTIPLICITY_MODELS,
+    EventGenerator,
+    load_tensors,
+)
 from hepgen.physics.errors import HepgenInputError
 from hepgen.physics.io.atomic import atomic_write, atomic_write_text
 from hepgen.physics.preprocessing import split_by_multiplicity
@@ -54,6 +60,8 @@ class RunConfig:
     discflow: dict[str, Any] = field(default_factory=dict)
     #: jet multiplicities to model (e.g. [1] for Z + 1 jet only); fractions renormalised
     jets: list[int] = field(default_factory=lambda: list(MULTIPLICITIES))
+    #: "separate" (one network per multiplicity) or "chain" (autoregressive stages)
+    multiplicity: str = "separate"
 
     @property
     def family(self) -> str:
@@ -61,7 +69,8 @@ class RunConfig:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], source: str = "config") -> RunConfig:
-        known = {"model", "base", "model_config", "train", "discflow", "jets", "description"}
+        known = {"model", "base", "model_config", "train", "discflow", "jets", "multiplicity",
+                 "description"}
         unknown = set(data) - known
         if unknown:
             raise HepgenInputError(f"{source}: unknown key(s) {sorted(unknown)}; known: "
@@ -81,6 +90,12 @@ class RunConfig:
             raise HepgenInputError(f"{source}: 'jets' must be a list of distinct jet counts from "
                                    f"{list(MULTIPLICITIES)}, got {jets!r}")
         self.jets = sorted(int(j) for j in jets)
+        if self.multiplicity not in MULTIPLICITY_MODELS:
+            raise HepgenInputError(f"{source}: 'multiplicity' must be one of "
+                                   f"{list(MULTIPLICITY_MODELS)}, got {self.multiplicity!r}")
+        if self.multiplicity == "chain" and self.model in STRATEGIES:
+            raise HepgenInputError(f"{source}: '{self.model}' trains one network per "
+                                   "multiplicity; use \"multiplicity\": \"separate\"")
         if self.model in STRATEGIES and self.base in STRATEGIES:
             raise HepgenInputError(f"{source}: 'base' must be a generator family, not "
                                    f"{self.base!r}")
@@ -96,7 +111,8 @@ class RunConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return {"model": self.model, "base": self.base, "model_config": self.model_config,
-                "train": self.train, "discflow": self.discflow, "jets": self.jets}
+                "train": self.train, "discflow": self.discflow, "jets": self.jets,
+                "multiplicity": self.multiplicity}
 
 
 def file_digest(path: str | Path) -> str:
@@ -106,6 +122,18 @@ def file_digest(path: str | Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
+
+
+def _units(generator: EventGenerator) -> list[tuple[int | str, str, Any]]:
+    """(key, run sub-directory, network) of every network to train: the multiplicity n for
+    separate networks (sub-directory ``j<n>``), ``chain<k>`` for the stages of the chain."""
+    if generator.multiplicity_model == "chain":
+        return [(name, name, model) for name, model in generator.trainable_units()]
+    return [(n, f"j{n}", generator.model(n)) for n in generator.multiplicities]
+
+
+def _unit_index(key: int | str) -> int:
+    return key if isinstance(key, int) else int(key[len("chain"):])
 
 
 def train_generator(
@@ -121,32 +149,35 @@ def train_generator(
 ) -> EventGenerator:
     """Train on ``events`` (1-3 jets) and save the generator into ``run_dir``.
 
-    ``on_epoch(n_jets, record, total_epochs)`` reports progress. Returns the trained generator.
+    ``on_epoch(unit, record, total_epochs)`` reports progress (``unit``: the multiplicity n, or
+    ``"chain<k>"`` for a stage of the chain). Returns the trained generator.
     """
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     train_cfg = TrainConfig(**{**config.train, "seed": seed})
     torch.manual_seed(seed)
-    generator = EventGenerator(config.family, config.model_config, tuple(config.jets))
+    generator = EventGenerator(config.family, config.model_config, tuple(config.jets),
+                               config.multiplicity)
     features = generator.fit_preprocessing(events)
     by_n = split_by_multiplicity(events)
     history: dict[str, list[dict[str, float]]] = {}
     disc_state: dict[str, torch.Tensor] = {}
     start = time.perf_counter()
-    for n in generator.multiplicities:
-        sub = run_dir / f"j{n}"
+    for key, unit, model in _units(generator):
+        sub = run_dir / unit
         done = sub / "done.pt"
-        model = generator.model(n)
+        x, c = (features[key], None) if isinstance(key, int) else stage_data(
+            int(key[len("chain"):]), features)
         strategy = None
         if config.model == "discflow":
             dcfg = DiscFlowConfig(**{**config.discflow, "seed": seed})
-            strategy = DiscFlowStrategy(generator, n, by_n[n], dcfg)
+            strategy = DiscFlowStrategy(generator, int(key), by_n[int(key)], dcfg)
         if resume and done.exists():
             saved = load_tensors(done)
             checkpoint = sub / CHECKPOINT_NAME
-            if checkpoint.exists():  # the loss history of the finished multiplicity
+            if checkpoint.exists():  # the loss history of the finished unit
                 payload = torch.load(checkpoint, map_location="cpu", weights_only=True)
-                history[str(n)] = list(payload["history"])
+                history[str(key)] = list(payload["history"])
                 if strategy is not None and payload.get("strategy"):
                     strategy.history = list(payload["strategy"].get("history", []))
             model.load_state_dict({k[6:]: v for k, v in saved.items() if k.startswith("model.")})
@@ -154,20 +185,21 @@ def train_generator(
                 strategy.disc.load_state_dict(
                     {k[5:]: v for k, v in saved.items() if k.startswith("disc.")})
         else:
-            torch.manual_seed(seed * 1000 + n)
+            torch.manual_seed(seed * 1000 + _unit_index(key))
             trainer = Trainer(model, train_cfg, sub, device=device, strategy=strategy)
-            callback = (lambda rec, n=n: on_epoch(n, rec, train_cfg.epochs)) if on_epoch else None
-            trainer.fit(features[n], resume=resume and trainer.checkpoint_path.exists(),
+            callback = ((lambda rec, key=key: on_epoch(key, rec, train_cfg.epochs))
+                        if on_epoch else None)
+            trainer.fit(x, c, resume=resume and trainer.checkpoint_path.exists(),
                         on_epoch=callback)
             model.to("cpu")
             saved = {f"model.{k}": v for k, v in model.state_dict().items()}
             if strategy is not None:
                 saved.update({f"disc.{k}": v for k, v in strategy.disc.state_dict().items()})
             atomic_write(done, lambda f, s=saved: torch.save(s, f), binary=True)
-            history[str(n)] = [vars(r) for r in trainer.state.history]
+            history[str(key)] = [vars(r) for r in trainer.state.history]
         if strategy is not None:
-            disc_state.update({f"disc{n}.{k}": v for k, v in strategy.disc.state_dict().items()})
-            history.setdefault(f"disc{n}", strategy.history)
+            disc_state.update({f"disc{key}.{k}": v for k, v in strategy.disc.state_dict().items()})
+            history.setdefault(f"disc{key}", strategy.history)
     generator.meta = {
         "model": config.model,
         "train_seconds": time.perf_counter() - start,
