@@ -11,24 +11,12 @@ n in {1, 2, 3}, with D = 5 + 4 n = 9 / 13 / 17 features in this order::
    in (-pi, pi] (:func:`hepgen.physics.observables.delta_phi`). Muon masses (a constant) and
    charges are dropped; the inverse draws a uniform global phi and the leading muon's charge
    (with the positive fraction of the training set), or takes both as arrays for exact round trips.
-2. Feature steps on float64 arrays of shape (N, D), each an exact bijection with its own domain:
-
-   - muon pT -> ``log(pT)`` (:class:`LogTransform`; domain pT > 0 GeV);
-   - jet pT -> ``log(pT - jet_pt_min + delta)`` (:class:`ShiftedLogTransform`, delta =
-     :data:`~hepgen.physics.constants.JET_PT_LOG_OFFSET` = 10 MeV). ``log(pT - cut)`` alone is
-     -inf for a jet exactly at the cut (float32 files hold such jets); with delta a jet at the
-     cut maps to ``log(delta)``, a finite low tail. The domain is pT > cut - delta, so the
-     inverse can return jets up to delta below the cut for far-tail latent points: no bijection
-     from R reaches pT = cut without extending past it. :meth:`EventPreprocessor.fit` demands
-     pT >= cut of the training events;
-   - jet mass -> ``log(m + delta_m)`` (:class:`ShiftedLogTransform`, delta_m =
-     :data:`~hepgen.physics.constants.JET_MASS_LOG_OFFSET` = 1 GeV; massless jets map to 0);
-   - phi -> ``artanh((1 - eps) phi / pi)`` (:class:`PhiArtanhTransform`, eps =
-     :data:`~hepgen.physics.constants.PHI_ARTANH_EPS`): the factor (1 - eps) keeps phi = +-pi
-     finite (|feature| <= artanh(1 - eps) ~ 7.6) instead of clipping; the inverse
-     ``pi tanh(u) / (1 - eps)`` is exact and its result is wrapped to (-pi, pi] when the frame is
-     undone, so phi = -pi comes back as +pi (the same direction);
-   - :class:`Standardise`: per-feature mean/std (ddof 0, unweighted) fitted on the training set.
+2. Feature steps on float64 arrays of shape (N, D), each an exact bijection with its own domain
+   (:mod:`hepgen.physics.feature_steps` documents each step, its domain and its inverse):
+   muon pT -> ``log(pT)``; jet pT -> ``log(pT - jet_pt_min + delta)``; jet mass ->
+   ``log(m + delta_m)``; phi -> ``artanh((1 - eps) phi / pi)``; then a per-feature
+   standardisation fitted on the training set. :meth:`EventPreprocessor.fit` demands jet
+   pT >= jet_pt_min of the training events.
 
 Round trips are exact to float64 rounding: pT to ~1e-15 relative; eta, jet mass and phi
 (modulo 2 pi) to ~1e-15 times their scale in absolute terms (standardisation shifts by the
@@ -42,7 +30,6 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -60,6 +47,16 @@ from hepgen.physics.constants import (
 )
 from hepgen.physics.errors import HepgenInputError
 from hepgen.physics.events import KINEMATIC_FIELDS, build_events, has_jets, n_jets
+from hepgen.physics.feature_steps import (
+    FeatureChain,
+    FeatureStep,
+    LogTransform,
+    PhiArtanhTransform,
+    ShiftedLogTransform,
+    Standardise,
+    check_features,
+    require_finite,
+)
 from hepgen.physics.io.atomic import atomic_write_text
 from hepgen.physics.observables import delta_phi, wrap_phi
 
@@ -85,277 +82,6 @@ def feature_dim(n_jets: int) -> int:
 def _check_multiplicity(n: int) -> None:
     if not MIN_JETS <= n <= MAX_JETS:
         raise ValueError(f"n_jets must be in {MIN_JETS}..{MAX_JETS}, got {n}")
-
-
-def check_features(x: npt.ArrayLike, dim: int, where: str) -> FloatArray:
-    """Return ``x`` as a float64 array of shape (N, dim) (a new array: never modified in place).
-
-    Raises:
-        ValueError: ``x`` is not two-dimensional with ``dim`` columns (names ``where``).
-    """
-    arr = np.array(x, dtype=np.float64, copy=True)
-    if arr.ndim != 2 or arr.shape[1] != dim:
-        raise ValueError(f"{where}: expected an array of shape (N, {dim}), got {arr.shape}")
-    return arr
-
-
-def _require_finite(x: FloatArray, where: str, hint: str) -> None:
-    bad = ~np.isfinite(x)
-    if bad.any():
-        raise ValueError(f"{where}: {int(bad.sum())} non-finite value(s) (NaN/inf); {hint}")
-
-
-# --------------------------------------------------------------------------------------------
-# Feature steps: exact bijections on some columns of an (N, dim) float64 array
-# --------------------------------------------------------------------------------------------
-
-
-class FeatureStep:
-    """An elementwise bijection applied to ``columns`` of an (N, dim) array; others pass through.
-
-    Subclasses implement ``_forward``/``_inverse`` on the selected (N, k) block and
-    ``_outside_domain`` (mask of forward-domain violations). ``fit`` is a no-op unless the step
-    has fitted state. Arrays are never modified in place.
-    """
-
-    kind: ClassVar[str] = ""
-
-    def __init__(self, name: str, dim: int, columns: Sequence[int]) -> None:
-        self.name, self.dim, self.columns = name, int(dim), tuple(int(c) for c in columns)
-        if any(not 0 <= c < self.dim for c in self.columns):
-            raise ValueError(f"{name}: columns {self.columns} out of range for dim {self.dim}")
-
-    def fit(self, x: FloatArray) -> None:
-        """Fit the step's state on training features (N, dim); stateless steps only check x."""
-        check_features(x, self.dim, self.name)
-
-    def forward(self, x: FloatArray) -> FloatArray:
-        """Map (N, dim) -> (N, dim); raises ValueError for values outside the step's domain."""
-        x = check_features(x, self.dim, f"{self.name}.forward")
-        block = x[:, self.columns]
-        outside = self._outside_domain(block)
-        if outside.any():
-            raise ValueError(
-                f"{self.name}.forward: {int(outside.sum())} value(s) outside the domain "
-                f"{self.domain()} (first: {block[outside][0]!r})"
-            )
-        x[:, self.columns] = self._forward(block)
-        return x
-
-    def inverse(self, y: FloatArray) -> FloatArray:
-        """Exact inverse of :meth:`forward`, (N, dim) -> (N, dim); y must be finite."""
-        y = check_features(y, self.dim, f"{self.name}.inverse")
-        _require_finite(y, f"{self.name}.inverse", "the generator produced invalid features")
-        y[:, self.columns] = self._inverse(y[:, self.columns])
-        return y
-
-    def domain(self) -> str:
-        """The forward domain of each selected column, in words."""
-        return "finite values"
-
-    def _outside_domain(self, block: FloatArray) -> npt.NDArray[np.bool_]:
-        return ~np.isfinite(block)
-
-    def _forward(self, block: FloatArray) -> FloatArray:
-        raise NotImplementedError
-
-    def _inverse(self, block: FloatArray) -> FloatArray:
-        raise NotImplementedError
-
-    def params(self) -> dict[str, Any]:
-        """Parameters and fitted state as JSON-serialisable values."""
-        return {}
-
-    def load_params(self, params: dict[str, Any]) -> None:
-        """Restore :meth:`params`."""
-
-    def state_dict(self) -> dict[str, Any]:
-        """JSON-serialisable description: kind, name, dim, columns and :meth:`params`."""
-        return {"kind": self.kind, "name": self.name, "dim": self.dim,
-                "columns": list(self.columns), "params": self.params()}
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Load a :meth:`state_dict`; the step's kind, name, dim and columns must match."""
-        mine = (self.kind, self.name, self.dim, list(self.columns))
-        theirs = (state.get("kind"), state.get("name"), state.get("dim"), state.get("columns"))
-        if mine != theirs:
-            raise ValueError(f"state of step {theirs} does not match step {mine}")
-        self.load_params(state["params"])
-
-
-class LogTransform(FeatureStep):
-    """``u = log(x)`` on x > 0 (muon pT in GeV); inverse ``exp(u)``."""
-
-    kind = "log"
-
-    def domain(self) -> str:
-        return "(0, inf)"
-
-    def _outside_domain(self, block: FloatArray) -> npt.NDArray[np.bool_]:
-        return ~(np.isfinite(block) & (block > 0.0))
-
-    def _forward(self, block: FloatArray) -> FloatArray:
-        return np.log(block)
-
-    def _inverse(self, block: FloatArray) -> FloatArray:
-        return np.exp(block)
-
-
-class ShiftedLogTransform(FeatureStep):
-    """``u = log(x - shift + offset)`` on x > shift - offset; inverse ``exp(u) - offset + shift``.
-
-    Jet pT: shift = the pT cut, offset = :data:`JET_PT_LOG_OFFSET` (a jet at the cut maps to
-    log(offset)); jet mass: shift = 0, offset = :data:`JET_MASS_LOG_OFFSET`. Units of x.
-    """
-
-    kind = "shifted_log"
-
-    def __init__(
-        self, name: str, dim: int, columns: Sequence[int], *, shift: float, offset: float
-    ) -> None:
-        super().__init__(name, dim, columns)
-        if not offset > 0.0:
-            raise ValueError(f"{name}: offset must be > 0, got {offset}")
-        self.shift, self.offset = float(shift), float(offset)
-
-    def domain(self) -> str:
-        return f"({self.shift - self.offset!r}, inf)"
-
-    def _outside_domain(self, block: FloatArray) -> npt.NDArray[np.bool_]:
-        return ~(np.isfinite(block) & (block - self.shift + self.offset > 0.0))
-
-    def _forward(self, block: FloatArray) -> FloatArray:
-        return np.log((block - self.shift) + self.offset)
-
-    def _inverse(self, block: FloatArray) -> FloatArray:
-        return (np.exp(block) - self.offset) + self.shift
-
-    def params(self) -> dict[str, Any]:
-        return {"shift": self.shift, "offset": self.offset}
-
-    def load_params(self, params: dict[str, Any]) -> None:
-        self.shift, self.offset = float(params["shift"]), float(params["offset"])
-
-
-class PhiArtanhTransform(FeatureStep):
-    """``u = artanh((1 - eps) phi / pi)`` on phi in [-pi, pi]; inverse ``pi tanh(u) / (1 - eps)``.
-
-    The factor (1 - eps) keeps phi = +-pi finite (|u| <= artanh(1 - eps)); the inverse of any
-    finite u lies in (-pi / (1 - eps), pi / (1 - eps)): wrap it to (-pi, pi] when leaving the
-    rotated frame. arXiv 2110.13632 uses artanh(phi / pi).
-    """
-
-    kind = "phi_artanh"
-
-    def domain(self) -> str:
-        return "[-pi, pi]"
-
-    def __init__(self, name: str, dim: int, columns: Sequence[int], *, eps: float) -> None:
-        super().__init__(name, dim, columns)
-        if not 0.0 < eps < 1.0:
-            raise ValueError(f"{name}: eps must be in (0, 1), got {eps}")
-        self.eps = float(eps)
-
-    def _outside_domain(self, block: FloatArray) -> npt.NDArray[np.bool_]:
-        return ~(np.isfinite(block) & (np.abs(block) <= np.pi))
-
-    def _forward(self, block: FloatArray) -> FloatArray:
-        return np.arctanh((1.0 - self.eps) * (block / np.pi))
-
-    def _inverse(self, block: FloatArray) -> FloatArray:
-        return np.pi * (np.tanh(block) / (1.0 - self.eps))
-
-    def params(self) -> dict[str, Any]:
-        return {"eps": self.eps}
-
-    def load_params(self, params: dict[str, Any]) -> None:
-        self.eps = float(params["eps"])
-
-
-class Standardise(FeatureStep):
-    """``u = (x - mean) / std`` per column, mean/std (ddof 0) fitted on training data (N >= 2)."""
-
-    kind = "standardise"
-
-    def __init__(self, name: str, dim: int) -> None:
-        super().__init__(name, dim, range(dim))
-        self.mean: FloatArray | None = None
-        self.std: FloatArray | None = None
-
-    def fit(self, x: FloatArray) -> None:
-        """Fit mean and std on (N, dim) training features; raises for a constant column."""
-        x = check_features(x, self.dim, f"{self.name}.fit")
-        _require_finite(x, f"{self.name}.fit", "training features must be finite")
-        std = x.std(axis=0)
-        if len(x) < 2 or not (std > 0.0).all():
-            raise ValueError(
-                f"{self.name}.fit: need >= 2 events with spread in every feature "
-                f"(N = {len(x)}, zero-spread columns {np.flatnonzero(~(std > 0.0)).tolist()})"
-            )
-        self.mean, self.std = x.mean(axis=0), std
-
-    def _fitted(self) -> tuple[FloatArray, FloatArray]:
-        if self.mean is None or self.std is None:
-            raise RuntimeError(f"{self.name} is not fitted: call fit(training data) first")
-        return self.mean, self.std
-
-    def _forward(self, block: FloatArray) -> FloatArray:
-        mean, std = self._fitted()
-        return (block - mean) / std
-
-    def _inverse(self, block: FloatArray) -> FloatArray:
-        mean, std = self._fitted()
-        return block * std + mean
-
-    def params(self) -> dict[str, Any]:
-        mean, std = self.mean, self.std
-        return {"mean": None if mean is None else mean.tolist(),
-                "std": None if std is None else std.tolist()}
-
-    def load_params(self, params: dict[str, Any]) -> None:
-        self.mean, self.std = _optional_array(params["mean"]), _optional_array(params["std"])
-
-
-def _optional_array(values: Sequence[float] | None) -> FloatArray | None:
-    return None if values is None else np.asarray(values, dtype=np.float64)
-
-
-class FeatureChain:
-    """Steps applied in order (forward) and in reverse order (inverse); all share ``dim``."""
-
-    def __init__(self, steps: Sequence[FeatureStep]) -> None:
-        dims = {s.dim for s in steps}
-        names = [s.name for s in steps]
-        if len(dims) != 1 or len(set(names)) != len(names):
-            raise ValueError(f"steps need one common dim and unique names: {dims}, {names}")
-        self.steps, self.dim = list(steps), dims.pop()
-
-    def fit(self, x: FloatArray) -> None:
-        """Fit each step on the output of the steps before it."""
-        for step in self.steps:
-            step.fit(x)
-            x = step.forward(x)
-
-    def forward(self, x: FloatArray) -> FloatArray:
-        """(N, dim) kinematics -> (N, dim) features."""
-        for step in self.steps:
-            x = step.forward(x)
-        return x
-
-    def inverse(self, y: FloatArray) -> FloatArray:
-        """(N, dim) features -> (N, dim) kinematics."""
-        for step in reversed(self.steps):
-            y = step.inverse(y)
-        return y
-
-    def state_dict(self) -> list[dict[str, Any]]:
-        return [s.state_dict() for s in self.steps]
-
-    def load_state_dict(self, state: list[dict[str, Any]]) -> None:
-        if len(state) != len(self.steps):
-            raise ValueError(f"state has {len(state)} steps, chain has {len(self.steps)}")
-        for step, step_state in zip(self.steps, state, strict=True):
-            step.load_state_dict(step_state)
 
 
 # --------------------------------------------------------------------------------------------
@@ -471,7 +197,7 @@ class EventPreprocessor:
             columns += [jet["pt"][:, k], jet["eta"][:, k], delta_phi(jet["phi"][:, k], phi0),
                         jet["mass"][:, k]]
         x = np.column_stack(columns).reshape(len(events), self.dim)
-        _require_finite(x, "EventPreprocessor", "the event record holds NaN/inf kinematics")
+        require_finite(x, "EventPreprocessor", "the event record holds NaN/inf kinematics")
         return x
 
     def events_from_kinematics(
@@ -481,7 +207,7 @@ class EventPreprocessor:
         ``charge_sign`` (N,) in {-1, +1}, second muon opposite. Objects are pT-ordered again by
         :func:`~hepgen.physics.events.build_events` (generated objects may come out of order)."""
         x = check_features(x, self.dim, "events_from_kinematics")
-        _require_finite(x, "events_from_kinematics", "features overflowed on inversion")
+        require_finite(x, "events_from_kinematics", "features overflowed on inversion")
         col = {name: x[:, i] for i, name in enumerate(self.feature_names)}
         rot = np.asarray(phi_rotation, dtype=np.float64)
         muon = {

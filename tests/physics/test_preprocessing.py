@@ -17,12 +17,14 @@ from hypothesis.extra.numpy import arrays
 from hepgen.physics.constants import JET_PT_LOG_OFFSET, JET_PT_MIN, MUON_MASS, PHI_ARTANH_EPS
 from hepgen.physics.errors import HepgenInputError
 from hepgen.physics.events import build_events
-from hepgen.physics.preprocessing import (
-    EventPreprocessor,
+from hepgen.physics.feature_steps import (
     LogTransform,
     PhiArtanhTransform,
     ShiftedLogTransform,
     Standardise,
+)
+from hepgen.physics.preprocessing import (
+    EventPreprocessor,
     feature_dim,
     feature_names,
     split_by_multiplicity,

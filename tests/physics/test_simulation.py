@@ -24,16 +24,14 @@ from hepgen.physics.constants import (
     Z_WINDOW,
 )
 from hepgen.physics.errors import HepgenInputError
-from hepgen.physics.simulation import (
+from hepgen.physics.pythia_record import FlatParticles, find_decay_muons, last_copies
+from hepgen.physics.simulation import rebatched
+from hepgen.physics.simulation_config import (
     PYTHIA_SEED_MAX,
-    FlatParticles,
     SimulationConfig,
     SimulationCounts,
-    find_decay_muons,
     job_seed,
     job_shares,
-    last_copies,
-    rebatched,
 )
 
 N_KEPT = 30
@@ -158,7 +156,7 @@ def test_importing_simulation_does_not_import_pythia_or_fastjet():
 def events() -> ak.Array:
     pytest.importorskip("pythia8mc")
     pytest.importorskip("fastjet")
-    from hepgen.physics.simulation import simulate_events
+    from hepgen.physics.simulation_loop import simulate_events
 
     return simulate_events(N_KEPT, seed=SEED)
 
@@ -198,7 +196,7 @@ def test_dimuon_mass_in_the_generated_window_up_to_radiation(events):
 
 @pytest.mark.simulation
 def test_same_seed_reproduces_the_stream_for_any_batch_size(events):
-    from hepgen.physics.simulation import simulate_events
+    from hepgen.physics.simulation_loop import simulate_events
 
     n = N_KEPT // 3
     again = simulate_events(n, seed=SEED, batch_size=7)
@@ -207,7 +205,7 @@ def test_same_seed_reproduces_the_stream_for_any_batch_size(events):
 
 @pytest.mark.simulation
 def test_different_seed_gives_different_events(events):
-    from hepgen.physics.simulation import simulate_events
+    from hepgen.physics.simulation_loop import simulate_events
 
     n = N_KEPT // 3
     other = simulate_events(n, seed=SEED + 1)
@@ -218,7 +216,7 @@ def test_different_seed_gives_different_events(events):
 def test_chunks_report_counts():
     pytest.importorskip("pythia8mc")
     pytest.importorskip("fastjet")
-    from hepgen.physics.simulation import job_seed, simulate_chunks
+    from hepgen.physics.simulation_loop import simulate_chunks
 
     counts = SimulationCounts()
     chunks = list(simulate_chunks(5, job_seed(SEED, 0), batch_size=4, counts=counts))
@@ -255,7 +253,7 @@ def test_cli_two_jobs_writes_readable_file_in_job_order(cli_main, tmp_path: Path
     pytest.importorskip("fastjet")
     import uproot
 
-    from hepgen.physics.simulation import simulate_events
+    from hepgen.physics.simulation_loop import simulate_events
 
     n, seed = 12, 5
     out = tmp_path / "z.root"
