@@ -191,6 +191,7 @@ def summarise(args) -> None:
 
 def plot(groups) -> None:
     import matplotlib
+    import matplotlib.ticker
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -211,10 +212,10 @@ def plot(groups) -> None:
             ax.errorbar(statistics.median(xs), statistics.median(ys), fmt=markers[loss],
                         color=colours[family], ms=10, mfc="none", mew=2)
         ax.set_xscale("log")
+        ax.set_xticks([2000, 4000, 8000, 16000], ["2k", "4k", "8k", "16k"])
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
         ax.set_xlabel("trainable parameters")
         ax.set_ylabel(label)
-        if key == "m_mumu_chi2_ndf":
-            ax.set_yscale("log")
     handles = [plt.Line2D([], [], color=c, marker="o", ls="", label=f) for f, c in colours.items()]
     handles += [plt.Line2D([], [], color="k", marker=m, ls="", mfc="none", label=f"loss {loss}")
                 for loss, m in markers.items()]
