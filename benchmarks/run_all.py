@@ -3,7 +3,8 @@
 Each script is run as its own process (clean memory and timing), in order, with the default
 settings quoted in RESULTS.md. ``--only NAME[,NAME]`` runs a subset, e.g. ``--only io``.
 Expect about half an hour on a 2-core machine, plus about an hour for the QINN study
-(``--only`` picks a subset).
+(``--only`` picks a subset). The QINN study skips runs already in
+``results/qinn_study*_runs.jsonl``: delete that file to measure afresh.
 """
 
 from __future__ import annotations
@@ -26,6 +27,10 @@ BENCHMARKS: dict[str, list[str]] = {
                            "--repeats", "3"],
     "qinn-study": ["bench_qinn_study.py"],
     "qinn-study-summary": ["bench_qinn_study.py", "--summarise"],
+    "qinn-study-long": ["bench_qinn_study.py", "--plan", "nll", "--tag", "_long",
+                        "--n-train", "20000", "--epochs", "20"],
+    "qinn-study-long-summary": ["bench_qinn_study.py", "--plan", "nll", "--tag", "_long",
+                                "--summarise"],
     "qinn-shots": ["bench_qinn_shots.py"],
 }
 
