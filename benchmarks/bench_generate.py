@@ -216,9 +216,10 @@ def instrumented(generator: Any, timers: Timers) -> Iterator[None]:
 
     seen_transforms: set[int] = set()
     for m in generator.multiplicities:
-        model = generator.model(m)
-        patch(model, "sample", "network")
         patch(generator.preprocessors[m], "inverse", "preprocessing inverse")
+    # the trained networks: one per multiplicity, or the stages of the multiplicity chain
+    for _, model in generator.trainable_units():
+        patch(model, "sample", "network")
         for module in model.modules():
             if _linear_shape(module):
                 handles += timers.hook(module, "net: Linear layers")
@@ -240,12 +241,12 @@ def instrumented(generator: Any, timers: Timers) -> Iterator[None]:
     if rqs is not None:
         patch(rqs, "log_abs_det_jacobian", f"{SUB}spline: log|det J| (forward spline re-run)")
         patch(rqs, "_inverse", f"{SUB}spline: inverse (searchsorted, gather, root)")
-    original_domain = event_mod._in_domain
-    event_mod._in_domain = timers.wrap("domain check", original_domain)
+    original_domain = event_mod.in_reference_phase_space
+    event_mod.in_reference_phase_space = timers.wrap("domain check", original_domain)
     try:
         yield
     finally:
-        event_mod._in_domain = original_domain
+        event_mod.in_reference_phase_space = original_domain
         for handle in handles:
             handle.remove()
         for obj, name, own in reversed(patched):
