@@ -1,7 +1,7 @@
 """ROOT I/O throughput: write and read NanoAOD-style Z+jets files (events per second).
 
-Measures, on toy events (2 opposite-charge muons, 1-3 jets; same recipe as the test fixture
-``make_events`` in tests/conftest.py, copied here because benchmarks do not import tests):
+Measures, on toy events (``hepgen.validation.toys.toy_events``: 2 opposite-charge muons from a
+Breit-Wigner Z, 1-3 jets, per-event weights in [0.5, 1.5)):
 
 - ``write_events``: atomic chunked TTree write (mktree + extend);
 - ``read_events``: read + check + build the record + select, nanoaod schema;
@@ -28,47 +28,20 @@ import numpy as np
 import uproot
 from _common import median, save_json, table, update_section
 
-from hepgen.physics.constants import JET_ABS_ETA_MAX, JET_PT_MIN, MAX_JETS, MIN_JETS
-from hepgen.physics.events import build_events
+from hepgen.physics.events import with_weights
 from hepgen.physics.io import DEFAULT_STEP_SIZE, SCHEMAS, read_events, write_events
+from hepgen.validation.toys import toy_events
 
-#: Toy kinematics [GeV, rad] (as tests/conftest.py).
-TOY_MUON_PT_MIN = 5.0
-TOY_MUON_PT_SCALE = 30.0
-TOY_MUON_ABS_ETA_MAX = 2.4
-TOY_JET_PT_SCALE = 40.0
-TOY_JET_MASS_FRACTION = (0.05, 0.2)
+#: Per-event weights of the toy sample (written as the weight branch).
 TOY_WEIGHT_RANGE = (0.5, 1.5)
-N_MUONS = 2
 SEED = 12345
 BYTES_PER_MB = 1e6
 
 
-def _objects(
-    rng: np.random.Generator, counts: np.ndarray, pt_min: float, pt_scale: float, abs_eta: float
-) -> dict[str, ak.Array]:
-    total = int(counts.sum())
-    flat = {
-        "pt": pt_min + rng.exponential(pt_scale, total),
-        "eta": rng.uniform(-abs_eta, abs_eta, total),
-        "phi": rng.uniform(-np.pi, np.pi, total),
-    }
-    return {name: ak.unflatten(values, counts) for name, values in flat.items()}
-
-
-def toy_events(n: int, seed: int = SEED) -> ak.Array:
-    """n toy events with jets and weights (valid hepgen records; kinematics are not physics)."""
+def weighted_toy_events(n: int, seed: int = SEED) -> ak.Array:
+    """n toy events with jets and weights (valid hepgen records)."""
     rng = np.random.default_rng(seed)
-    n_mu = np.full(n, N_MUONS)
-    muon = _objects(rng, n_mu, TOY_MUON_PT_MIN, TOY_MUON_PT_SCALE, TOY_MUON_ABS_ETA_MAX)
-    sign = rng.choice(np.array([-1, 1]), n)
-    muon["charge"] = ak.unflatten(np.stack([sign, -sign], axis=1).ravel(), n_mu)
-    n_jet = rng.integers(MIN_JETS, MAX_JETS + 1, n)
-    jet = _objects(rng, n_jet, JET_PT_MIN, TOY_JET_PT_SCALE, JET_ABS_ETA_MAX)
-    jet["mass"] = jet["pt"] * ak.unflatten(
-        rng.uniform(*TOY_JET_MASS_FRACTION, int(n_jet.sum())), n_jet
-    )
-    return build_events(muon, jet, rng.uniform(*TOY_WEIGHT_RANGE, n))
+    return with_weights(toy_events(n, seed=rng), rng.uniform(*TOY_WEIGHT_RANGE, n))
 
 
 def _chunks(events: ak.Array, step: int) -> list[ak.Array]:
@@ -100,7 +73,7 @@ def _write_rntuple(path: Path, events: ak.Array) -> None:
 
 def run(n_events: int, repeats: int, step: int, workdir: Path) -> dict[str, dict[str, float]]:
     """Median seconds and events/s of each operation on n_events toy events."""
-    events = toy_events(n_events)
+    events = weighted_toy_events(n_events)
     ttree, rntuple = workdir / "bench.root", workdir / "bench_rntuple.root"
     branches = list(SCHEMAS["nanoaod"].branches())
 

@@ -79,18 +79,16 @@ class QINNModel(INNModel):
 
     def quantum_blocks(self) -> list[int]:
         """Indices of the coupling blocks with a quantum conditioner."""
-        return list(range(int(self.config["n_blocks"])))
+        return list(range(self.inn_config.n_blocks))
 
     def _conditioner(self):
-        circuit, execution = circuit_config(self.config), execution_config(self.config)
-        execution.resolve(circuit)  # fail here, with the option's name, not deep in a block
+        circuit = circuit_config(self.config)
+        execution = execution_config(self.config).resolve(circuit)  # fails here, named
         quantum = quantum_factory(circuit, execution)
-        n_blocks = int(self.config["n_blocks"])
+        cfg = self.inn_config
+        classical = mlp_factory(cfg.hidden, cfg.n_layers, cfg.activation)
         blocks = set(self.quantum_blocks())
-        classical = mlp_factory(int(self.config.get("hidden", 64)),
-                                int(self.config.get("n_layers", 2)),
-                                str(self.config.get("activation", "silu")))
-        return [quantum if i in blocks else classical for i in range(n_blocks)]
+        return [quantum if i in blocks else classical for i in range(cfg.n_blocks)]
 
     def quantum_conditioners(self) -> list[QuantumConditioner]:
         return [m for m in self.modules() if isinstance(m, QuantumConditioner)]
@@ -144,7 +142,7 @@ class HybridQINNModel(QINNModel):
     extra_config_keys = QINNModel.extra_config_keys | {"quantum_blocks"}
 
     def quantum_blocks(self) -> list[int]:
-        n_blocks = int(self.config["n_blocks"])
+        n_blocks = self.inn_config.n_blocks
         blocks = self.config.get("quantum_blocks")
         if blocks is None:
             return list(range(1, n_blocks, 2))

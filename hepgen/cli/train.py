@@ -131,7 +131,7 @@ def jet_list(text: str) -> list[int]:
 
 def load_run_config(args: argparse.Namespace):
     """The run configuration from --config and the overriding options."""
-    from hepgen.training.run import RunConfig
+    from hepgen.training.run import RunConfig, family_of
 
     data: dict = {}
     if args.config is not None:
@@ -154,8 +154,7 @@ def load_run_config(args: argparse.Namespace):
         if getattr(args, option, None) is not None:
             model_config[key] = getattr(args, option)
     data["model_config"] = model_config
-    _check_family_options(args, data.get("model", "inn") if data.get("model") != "discflow"
-                          else data.get("base", "inn"))
+    _check_family_options(args, family_of(data.get("model", "inn"), data.get("base", "inn")))
     train = dict(data.get("train", {}))
     for key in ("epochs", "batch_size", "lr"):
         if getattr(args, key) is not None:
@@ -177,35 +176,24 @@ def _check_out(args: argparse.Namespace) -> None:
         )
 
 
-def print_execution_budget(config, events) -> None:
+def print_execution_budget(units, train_config) -> None:
     """Print, before training, what an epoch costs on quantum hardware (families that report an
-    execution budget, e.g. qinn): circuit executions and shots per epoch and multiplicity."""
-    from hepgen.generators.base import get
-    from hepgen.generators.chain import stage_dims
-    from hepgen.physics.preprocessing import EventPreprocessor, split_by_multiplicity
-    from hepgen.training.trainer import TrainConfig, split_train_val
+    execution budget, e.g. qinn): circuit executions and shots per epoch and network."""
+    from hepgen.training.trainer import split_train_val
 
-    by_n = split_by_multiplicity(events)
-    train_cfg = TrainConfig(**config.train)
-    cls = get(config.family)
-    if config.multiplicity == "chain":
-        units = [(f"chain{k}", stage_dims(k),
-                  sum(len(by_n.get(n, [])) for n in config.jets if n >= k))
-                 for k in range(1, max(config.jets) + 1)]
-    else:
-        units = [(f"{n}j", (EventPreprocessor(n).dim, 0), len(by_n.get(n, [])))
-                 for n in config.jets]
-    for name, dims, n_events in units:
-        n_val = len(split_train_val(n_events, train_cfg.val_fraction, 0)[1]) if n_events else 0
-        budget = cls(*dims, config.model_config).execution_budget(n_events - n_val, n_val)
+    for unit in units:
+        n_val = len(split_train_val(len(unit.x), train_config.val_fraction, 0)[1])
+        n_train = len(unit.x) - n_val
+        budget = unit.model.execution_budget(n_train, n_val)
         if budget is None:
             return
+        label = f"{unit.n_jets}j" if unit.n_jets is not None else unit.name
         shots = (f", {budget['shots_per_epoch']:.3g} shots" if budget.get("shots") else
                  " (exact expectation values)")
-        print(f"{name}: {budget['executions_per_epoch']:,} circuit executions per epoch{shots} "
+        print(f"{label}: {budget['executions_per_epoch']:,} circuit executions per epoch{shots} "
               f"on {budget['device']} ({budget['diff_method']}; {budget['quantum_blocks']} "
-              f"quantum blocks x {n_events - n_val:,} train + {n_val:,} validation events); "
-              f"x {train_cfg.epochs} epochs at most")
+              f"quantum blocks x {n_train:,} train + {n_val:,} validation events); "
+              f"x {train_config.epochs} epochs at most", flush=True)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -222,11 +210,13 @@ def run(args: argparse.Namespace) -> int:
     log.info("%s: %s", args.data, report.summary())
     if args.max_events is not None:
         events = events[: args.max_events]
-    epochs = config.train.get("epochs", 30)
-    print_execution_budget(config, events)
-    units = max(config.jets) if config.multiplicity == "chain" else len(config.jets)
-    bar = progress(args, total=epochs * units, unit="epoch",
-                   desc=f"train {config.model}")
+    bar = None
+
+    def on_plan(units, train_config):
+        nonlocal bar
+        print_execution_budget(units, train_config)
+        bar = progress(args, total=train_config.epochs * len(units), unit="epoch",
+                       desc=f"train {config.model}")
 
     def on_epoch(unit, record, total):
         name = f"{unit}j" if isinstance(unit, int) else unit
@@ -239,7 +229,8 @@ def run(args: argparse.Namespace) -> int:
     info = {"path": str(args.data), "sha256": file_digest(args.data), "n_events": len(events),
             "schema": args.schema}
     generator = train_generator(events, config, args.out, seed=args.seed, device=args.device,
-                                resume=args.resume, data_info=info, on_epoch=on_epoch)
+                                resume=args.resume, data_info=info, on_epoch=on_epoch,
+                                on_plan=on_plan)
     bar.close()
     print(f"trained {config.model} on {len(events)} events in {time.perf_counter() - start:.0f} s;"
           f" generator written to {args.out} (use: hepgen generate --model {args.out})")

@@ -92,7 +92,11 @@ class CouplingINN(nn.Module):
 
     def log_prob(self, x: Tensor, c: Tensor | None = None) -> Tensor:
         """log p(x | c), shape (B,), in units of the features' log-density."""
-        z, logdet = self(x, c)
+        return self.latent_log_prob(*self(x, c))
+
+    def latent_log_prob(self, z: Tensor, logdet: Tensor) -> Tensor:
+        """log p(x) from the latent ``z = f(x) (B, D)`` and ``log|det df/dx| (B,)``:
+        standard-normal log-density of z plus the log-determinant, shape (B,)."""
         return -0.5 * (z**2).sum(dim=-1) - 0.5 * self.dim * LOG_2PI + logdet
 
     def sample(

@@ -24,18 +24,17 @@ from torch import Tensor, nn
 
 from hepgen.generators.base import FeatureModel
 from hepgen.physics.constants import MAX_JETS, MIN_JETS
-from hepgen.physics.preprocessing import feature_dim
+from hepgen.physics.preprocessing import MUON_FEATURES, feature_dim
 
-#: features of the muons and of one jet
-MUON_FEATURES = feature_dim(1) - 4
-JET_FEATURES = 4
+#: features of one jet (pT, eta, phi, mass)
+JET_FEATURES = feature_dim(1) - len(MUON_FEATURES)
 N_MULTIPLICITIES = MAX_JETS - MIN_JETS + 1
 
 
 def stage_dims(stage: int) -> tuple[int, int]:
     """(features, condition width) of stage ``stage`` = 1, 2, 3."""
     if stage == 1:
-        return MUON_FEATURES + JET_FEATURES, N_MULTIPLICITIES
+        return feature_dim(1), N_MULTIPLICITIES
     if stage == 2:
         return JET_FEATURES, feature_dim(1) + N_MULTIPLICITIES
     return JET_FEATURES, feature_dim(stage - 1)
@@ -93,8 +92,7 @@ class ChainView(nn.Module):
         ref = next(self.parameters())
         x = torch.zeros(n, 0, dtype=ref.dtype, device=ref.device)
         for stage, model in enumerate(self.stages, start=1):
-            cond = stage_condition(stage, x, self.n_jets) if stage > 1 else one_hot(
-                self.n_jets, n, ref)
+            cond = stage_condition(stage, x, self.n_jets)  # stage 1: x is (n, 0)
             x = torch.cat([x, model.sample(n, cond, generator)], dim=-1)
         return x
 

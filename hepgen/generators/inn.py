@@ -15,11 +15,9 @@ from torch import Tensor
 
 from hepgen.flows.bayesian import bayesian_linear_factory, draw_weights, total_kl
 from hepgen.flows.conditioners import MLP
-from hepgen.flows.inn import LOG_2PI, CouplingINN, INNConfig
+from hepgen.flows.inn import CouplingINN, INNConfig
 from hepgen.generators.base import FeatureModel, register
 from hepgen.generators.losses import LossConfig, mmd2, weighted_nll
-
-__all__ = ["BayesianINNModel", "INNModel", "weighted_nll"]
 
 
 def _inn_config(config: Mapping[str, Any], extra: frozenset[str] = frozenset()) -> INNConfig:
@@ -70,7 +68,7 @@ class INNModel(FeatureModel):
         z, logdet = self.flow(x, c)
         total = x.new_zeros(())
         if cfg.nll > 0:
-            log_prob = -0.5 * (z**2).sum(dim=-1) - 0.5 * self.dim * LOG_2PI + logdet
+            log_prob = self.flow.latent_log_prob(z, logdet)
             total = total + cfg.nll * weighted_nll(log_prob, self.dim, weights)
         if cfg.mmd > 0 and cfg.mmd_space in ("latent", "both"):
             total = total + cfg.mmd * mmd2(z, torch.randn_like(z), cfg.mmd_bandwidths, weights)
@@ -95,7 +93,7 @@ class BayesianINNModel(INNModel):
         super().__init__(dim, cond_dim, config)
 
     def _conditioner(self):
-        cfg = _inn_config(self.config, self.extra_config_keys)
+        cfg = self.inn_config
         linear = bayesian_linear_factory(float(self.config.get("prior_precision", 1.0)))
 
         def build(n_in: int, n_out: int) -> MLP:

@@ -45,6 +45,11 @@ RUN_NAME = "run.json"
 STRATEGIES = ("discflow",)
 
 
+def family_of(model: str, base: str) -> str:
+    """The generator family a run trains: ``model``, or ``base`` for a strategy (discflow)."""
+    return base if model in STRATEGIES else model
+
+
 @dataclass
 class RunConfig:
     """What ``hepgen train`` trains: the content of a ``--config`` JSON file.
@@ -65,7 +70,7 @@ class RunConfig:
 
     @property
     def family(self) -> str:
-        return self.base if self.model in STRATEGIES else self.model
+        return family_of(self.model, self.base)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], source: str = "config") -> RunConfig:
@@ -124,16 +129,45 @@ def file_digest(path: str | Path) -> str:
     return h.hexdigest()
 
 
-def _units(generator: EventGenerator) -> list[tuple[int | str, str, Any]]:
-    """(key, run sub-directory, network) of every network to train: the multiplicity n for
-    separate networks (sub-directory ``j<n>``), ``chain<k>`` for the stages of the chain."""
+@dataclass
+class TrainingUnit:
+    """One separately trained network of a generator, with its training data.
+
+    Attributes:
+        name: run sub-directory and label: ``j<n>`` (one network per multiplicity) or
+            ``chain<k>`` (stage k of the multiplicity chain).
+        index: n or k; seeds the unit's training.
+        n_jets: the multiplicity of a ``j<n>`` unit, None for a chain stage.
+        model: the network.
+        x, c: training features (N, D) and conditions (N, C) or None.
+    """
+
+    name: str
+    index: int
+    n_jets: int | None
+    model: Any
+    x: torch.Tensor
+    c: torch.Tensor | None
+
+    @property
+    def history_key(self) -> str:
+        """Key of the unit's loss history in run.json: ``"<n>"`` or ``"chain<k>"``."""
+        return str(self.n_jets) if self.n_jets is not None else self.name
+
+    @property
+    def progress_key(self) -> int | str:
+        """What ``on_epoch`` receives: n, or ``"chain<k>"``."""
+        return self.n_jets if self.n_jets is not None else self.name
+
+
+def training_units(generator: EventGenerator, features: dict[int, torch.Tensor]
+                   ) -> list[TrainingUnit]:
+    """Every network of ``generator`` with its data, from the per-multiplicity features."""
     if generator.multiplicity_model == "chain":
-        return [(name, name, model) for name, model in generator.trainable_units()]
-    return [(n, f"j{n}", generator.model(n)) for n in generator.multiplicities]
-
-
-def _unit_index(key: int | str) -> int:
-    return key if isinstance(key, int) else int(key[len("chain"):])
+        return [TrainingUnit(name, k, None, model, *stage_data(k, features))
+                for k, (name, model) in enumerate(generator.trainable_units(), start=1)]
+    return [TrainingUnit(f"j{n}", n, n, generator.model(n), features[n], None)
+            for n in generator.multiplicities]
 
 
 def train_generator(
@@ -145,12 +179,14 @@ def train_generator(
     device: str = "cpu",
     resume: bool = False,
     data_info: Mapping[str, Any] | None = None,
-    on_epoch: Callable[[int, EpochRecord, int], None] | None = None,
+    on_epoch: Callable[[int | str, EpochRecord, int], None] | None = None,
+    on_plan: Callable[[list[TrainingUnit], TrainConfig], None] | None = None,
 ) -> EventGenerator:
     """Train on ``events`` (1-3 jets) and save the generator into ``run_dir``.
 
-    ``on_epoch(unit, record, total_epochs)`` reports progress (``unit``: the multiplicity n, or
-    ``"chain<k>"`` for a stage of the chain). Returns the trained generator.
+    ``on_plan(units, train_config)`` is called once before any training (e.g. to print what the
+    run will cost); ``on_epoch(unit, record, total_epochs)`` reports progress (``unit``: the
+    multiplicity n, or ``"chain<k>"`` for a stage of the chain). Returns the trained generator.
     """
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -159,25 +195,27 @@ def train_generator(
     generator = EventGenerator(config.family, config.model_config, tuple(config.jets),
                                config.multiplicity)
     features = generator.fit_preprocessing(events)
-    by_n = split_by_multiplicity(events)
+    by_n = split_by_multiplicity(events) if config.model == "discflow" else {}
     history: dict[str, list[dict[str, float]]] = {}
     disc_state: dict[str, torch.Tensor] = {}
     start = time.perf_counter()
-    for key, unit, model in _units(generator):
-        sub = run_dir / unit
+    units = training_units(generator, features)
+    if on_plan is not None:
+        on_plan(units, train_cfg)
+    for unit in units:
+        model, key = unit.model, unit.history_key
+        sub = run_dir / unit.name
         done = sub / "done.pt"
-        x, c = (features[key], None) if isinstance(key, int) else stage_data(
-            int(key[len("chain"):]), features)
         strategy = None
-        if config.model == "discflow":
+        if config.model == "discflow":  # RunConfig allows it with separate networks only
             dcfg = DiscFlowConfig(**{**config.discflow, "seed": seed})
-            strategy = DiscFlowStrategy(generator, int(key), by_n[int(key)], dcfg)
+            strategy = DiscFlowStrategy(generator, unit.index, by_n[unit.index], dcfg)
         if resume and done.exists():
             saved = load_tensors(done)
             checkpoint = sub / CHECKPOINT_NAME
             if checkpoint.exists():  # the loss history of the finished unit
                 payload = torch.load(checkpoint, map_location="cpu", weights_only=True)
-                history[str(key)] = list(payload["history"])
+                history[key] = list(payload["history"])
                 if strategy is not None and payload.get("strategy"):
                     strategy.history = list(payload["strategy"].get("history", []))
             model.load_state_dict({k[6:]: v for k, v in saved.items() if k.startswith("model.")})
@@ -185,21 +223,22 @@ def train_generator(
                 strategy.disc.load_state_dict(
                     {k[5:]: v for k, v in saved.items() if k.startswith("disc.")})
         else:
-            torch.manual_seed(seed * 1000 + _unit_index(key))
+            torch.manual_seed(seed * 1000 + unit.index)
             trainer = Trainer(model, train_cfg, sub, device=device, strategy=strategy)
-            callback = ((lambda rec, key=key: on_epoch(key, rec, train_cfg.epochs))
+            callback = ((lambda rec, u=unit: on_epoch(u.progress_key, rec, train_cfg.epochs))
                         if on_epoch else None)
-            trainer.fit(x, c, resume=resume and trainer.checkpoint_path.exists(),
+            trainer.fit(unit.x, unit.c, resume=resume and trainer.checkpoint_path.exists(),
                         on_epoch=callback)
             model.to("cpu")
             saved = {f"model.{k}": v for k, v in model.state_dict().items()}
             if strategy is not None:
                 saved.update({f"disc.{k}": v for k, v in strategy.disc.state_dict().items()})
             atomic_write(done, lambda f, s=saved: torch.save(s, f), binary=True)
-            history[str(key)] = [vars(r) for r in trainer.state.history]
+            history[key] = [vars(r) for r in trainer.state.history]
         if strategy is not None:
-            disc_state.update({f"disc{key}.{k}": v for k, v in strategy.disc.state_dict().items()})
-            history.setdefault(f"disc{key}", strategy.history)
+            disc = strategy.disc.state_dict()
+            disc_state.update({f"disc{unit.index}.{k}": v for k, v in disc.items()})
+            history.setdefault(f"disc{unit.index}", strategy.history)
     generator.meta = {
         "model": config.model,
         "train_seconds": time.perf_counter() - start,

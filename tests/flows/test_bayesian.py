@@ -16,7 +16,8 @@ from hepgen.flows.bayesian import (
     draw_weights,
     total_kl,
 )
-from hepgen.generators.inn import BayesianINNModel, INNModel, weighted_nll
+from hepgen.generators.inn import BayesianINNModel, INNModel
+from hepgen.generators.losses import weighted_nll
 
 pytestmark = pytest.mark.filterwarnings("ignore:Converting a tensor with requires_grad")
 

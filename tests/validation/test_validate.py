@@ -39,10 +39,7 @@ N_EVENTS = 40_000
 
 @pytest.fixture(scope="module")
 def observables() -> list:
-    missing = [n for n in NAMES if n not in CATALOGUE]
-    if missing:
-        pytest.skip(f"observable catalogue lacks {missing}")
-    return [CATALOGUE[n] for n in NAMES]
+    return [CATALOGUE[n] for n in NAMES]  # a renamed observable fails here, loudly
 
 
 @pytest.fixture(scope="module")
