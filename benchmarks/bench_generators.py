@@ -98,11 +98,14 @@ def main() -> None:
     parser.add_argument("--from-reports", action="store_true",
                         help="with --reuse: summarise the reports already in runs/")
     parser.add_argument("--no-results-md", action="store_true")
+    parser.add_argument("--fresh", action="store_true",
+                        help="forget the models of earlier runs (default: keep their rows in "
+                        "results/generators.json and RESULTS.md, replacing re-run models)")
     args = parser.parse_args()
     global FROM_REPORTS
     FROM_REPORTS = args.from_reports
     RUNS.mkdir(exist_ok=True)
-    results: dict[str, dict] = {}
+    results: dict[str, dict] = {} if args.fresh else _earlier_results()
     for model in args.models.split(","):
         run_dir = RUNS / model
         meta = train(model, run_dir, ROOT / "configs" / f"{model}.json", args.reuse)
@@ -126,6 +129,12 @@ def main() -> None:
     print(body)
     if not args.no_results_md:
         update_section("generators", "Generators: precision on the shipped test file", body)
+
+
+def _earlier_results() -> dict[str, dict]:
+    """Rows of an earlier run (results/generators.json), to be kept next to the new ones."""
+    path = HERE / "results" / "generators.json"
+    return json.loads(path.read_text())["results"] if path.exists() else {}
 
 
 def render(results: dict[str, dict], args: argparse.Namespace) -> str:

@@ -23,6 +23,8 @@ input in place, and describes its parameters and fitted state as JSON
   finite (|feature| <= artanh(1 - eps) ~ 7.6) instead of clipping; the inverse
   ``pi tanh(u) / (1 - eps)`` is exact and its result is wrapped to (-pi, pi] when the frame is
   undone, so phi = -pi comes back as +pi (the same direction);
+- cos theta* of the recoil representation (:mod:`hepgen.physics.recoil`) ->
+  ``artanh((1 - eps) c)`` (:class:`CosineArtanhTransform`, same construction, half-width 1);
 - :class:`Standardise`: per-feature mean/std (ddof 0, unweighted) fitted on the training set.
 
 :class:`FeatureChain` applies steps in order (forward) and in reverse order (inverse).
@@ -212,6 +214,38 @@ class PhiArtanhTransform(FeatureStep):
 
     def _inverse(self, block: FloatArray) -> FloatArray:
         return np.pi * (np.tanh(block) / (1.0 - self.eps))
+
+    def params(self) -> dict[str, Any]:
+        return {"eps": self.eps}
+
+    def load_params(self, params: dict[str, Any]) -> None:
+        self.eps = float(params["eps"])
+
+
+class CosineArtanhTransform(FeatureStep):
+    """``u = artanh((1 - eps) c)`` on c in [-1, 1] (a cosine, e.g. cos theta* of the decay);
+    inverse ``tanh(u) / (1 - eps)``, clipped to [-1, 1]. Same construction as
+    :class:`PhiArtanhTransform` with half-width 1."""
+
+    kind = "cos_artanh"
+
+    def domain(self) -> str:
+        return "[-1, 1]"
+
+    def __init__(self, name: str, dim: int, columns: Sequence[int], *, eps: float) -> None:
+        super().__init__(name, dim, columns)
+        if not 0.0 < eps < 1.0:
+            raise ValueError(f"{name}: eps must be in (0, 1), got {eps}")
+        self.eps = float(eps)
+
+    def _outside_domain(self, block: FloatArray) -> npt.NDArray[np.bool_]:
+        return ~(np.isfinite(block) & (np.abs(block) <= 1.0))
+
+    def _forward(self, block: FloatArray) -> FloatArray:
+        return np.arctanh((1.0 - self.eps) * block)
+
+    def _inverse(self, block: FloatArray) -> FloatArray:
+        return np.clip(np.tanh(block) / (1.0 - self.eps), -1.0, 1.0)
 
     def params(self) -> dict[str, Any]:
         return {"eps": self.eps}

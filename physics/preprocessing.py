@@ -118,6 +118,10 @@ class EventPreprocessor:
 
     FORMAT: ClassVar[str] = "hepgen.preprocessing.EventPreprocessor"
     VERSION: ClassVar[int] = 1
+    #: Name of the representation (``hepgen.physics.representations``).
+    REPRESENTATION: ClassVar[str] = "particles"
+    #: Whether :meth:`inverse` needs the leading muon's charge from outside the features.
+    DRAWS_CHARGE: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -269,12 +273,14 @@ class EventPreprocessor:
         """
         x = self.chain.inverse(check_features(features, self.dim, "EventPreprocessor.inverse"))
         n = len(x)
-        if (phi_rotation is None or charge_sign is None) and rng is None:
+        if (phi_rotation is None or (charge_sign is None and self.DRAWS_CHARGE)) and rng is None:
             raise ValueError("pass rng=np.random.default_rng(seed), or phi_rotation and "
                              "charge_sign, to fix what the features do not hold")
         if phi_rotation is None:
             phi_rotation = rng.uniform(-np.pi, np.pi, size=n)  # type: ignore[union-attr]
-        if charge_sign is None:
+        if not self.DRAWS_CHARGE:
+            charge_sign = np.ones(n, dtype=np.int64)  # unused: the features fix the charges
+        elif charge_sign is None:
             if self.positive_fraction is None:
                 raise RuntimeError("EventPreprocessor is not fitted: call fit(events) first")
             positive = rng.random(n) < self.positive_fraction  # type: ignore[union-attr]
@@ -294,6 +300,7 @@ class EventPreprocessor:
         """JSON-serialisable configuration and fitted state."""
         return {
             "format": self.FORMAT, "version": self.VERSION, "n_jets": self.n_jets,
+            "representation": self.REPRESENTATION,
             "jet_pt_min": self.jet_pt_min, "jet_pt_offset": self.jet_pt_offset,
             "jet_mass_offset": self.jet_mass_offset, "phi_eps": self.phi_eps,
             "positive_fraction": self.positive_fraction,

@@ -72,6 +72,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "chain mu mu j1 | n, j2 | mu mu j1, j3 | mu mu j1 j2 (default: the "
                         "config's 'multiplicity', else separate; the shipped default uses the "
                         "chain, measured better on 2 and 3 jets)")
+    parser.add_argument("--representation", choices=("particles", "recoil"),
+                        help="what the networks see: pT, eta, phi, mass of every object "
+                        "(particles, arXiv 2110.13632) or the leading jet, the event's pT "
+                        "balance, the dimuon rapidity and mass and the decay angles, then the "
+                        "other jets (recoil); default: the config's 'representation', else "
+                        "particles")
     parser.add_argument("--loss", choices=("nll", "mmd", "nll+mmd"),
                         help="training loss of the INN families: negative log-likelihood, "
                         "maximum mean discrepancy, or their sum (default nll; a config's "
@@ -151,6 +157,8 @@ def load_run_config(args: argparse.Namespace):
         data["jets"] = args.jets
     if args.multiplicity is not None:
         data["multiplicity"] = args.multiplicity
+    if args.representation is not None:
+        data["representation"] = args.representation
     model_config = dict(data.get("model_config", {}))
     for option, key in MODEL_OPTIONS.items():
         if getattr(args, option, None) is not None:

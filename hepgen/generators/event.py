@@ -43,6 +43,11 @@ from hepgen.physics.errors import HepgenInputError
 from hepgen.physics.events import in_reference_phase_space
 from hepgen.physics.io.atomic import atomic_write, atomic_write_text
 from hepgen.physics.preprocessing import EventPreprocessor, split_by_multiplicity
+from hepgen.physics.representations import (
+    REPRESENTATIONS,
+    make_preprocessor,
+    preprocessor_from_state,
+)
 
 FORMAT = "hepgen-generator"
 VERSION = 1
@@ -64,6 +69,11 @@ class EventGenerator(nn.Module):
         multiplicities: jet counts to model, default 1, 2, 3.
         multiplicity_model: ``separate`` (``models[str(n)]``: one network per multiplicity) or
             ``chain`` (``models["chain<k>"]``: the stages of :mod:`hepgen.generators.chain`).
+        representation: event <-> feature map, ``particles`` or ``recoil``
+            (:mod:`hepgen.physics.representations`).
+        stage_config: chain only: ``{"<k>": {...}}`` entries replacing ``model_config`` options
+            for stage k (e.g. a smaller network for the 2- and 3-jet stages, which see 25 % and
+            5 % of the events).
     """
 
     def __init__(
@@ -72,8 +82,14 @@ class EventGenerator(nn.Module):
         model_config: Mapping[str, Any],
         multiplicities: tuple[int, ...] = MULTIPLICITIES,
         multiplicity_model: str = "separate",
+        representation: str = "particles",
+        stage_config: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> None:
         super().__init__()
+        if representation not in REPRESENTATIONS:
+            raise ValueError(f"representation must be one of {sorted(REPRESENTATIONS)}, got "
+                             f"{representation!r}")
+        self.representation = representation
         if multiplicity_model not in MULTIPLICITY_MODELS:
             raise ValueError(f"multiplicity model must be one of {MULTIPLICITY_MODELS}, got "
                              f"{multiplicity_model!r}")
@@ -81,13 +97,21 @@ class EventGenerator(nn.Module):
         self.model_config = dict(model_config)
         self.multiplicities = tuple(int(n) for n in multiplicities)
         self.multiplicity_model = multiplicity_model
+        self.stage_config = {str(k): dict(v) for k, v in (stage_config or {}).items()}
         cls = get(family)
         if multiplicity_model == "chain":
+            n_stages = max(self.multiplicities)
+            unknown = set(self.stage_config) - {str(k) for k in range(1, n_stages + 1)}
+            if unknown:
+                raise ValueError(f"stage_config names stage(s) {sorted(unknown)}; the chain has "
+                                 f"stages 1..{n_stages}")
             self.models = nn.ModuleDict(
-                {f"chain{k}": cls(*stage_dims(k), self.model_config)
-                 for k in range(1, max(self.multiplicities) + 1)}
+                {f"chain{k}": cls(*stage_dims(k), self.stage_model_config(k))
+                 for k in range(1, n_stages + 1)}
             )
         else:
+            if self.stage_config:
+                raise ValueError("stage_config needs the multiplicity chain")
             self.models = nn.ModuleDict(
                 {str(n): cls(EventPreprocessor(n).dim, 0, self.model_config)
                  for n in self.multiplicities}
@@ -95,6 +119,11 @@ class EventGenerator(nn.Module):
         self.preprocessors: dict[int, EventPreprocessor] = {}
         self.fractions: dict[int, float] = {}
         self.meta: dict[str, Any] = {}
+
+    def stage_model_config(self, k: int) -> dict[str, Any]:
+        """The feature-model config of chain stage k: ``model_config`` updated by
+        ``stage_config["k"]``."""
+        return {**self.model_config, **self.stage_config.get(str(k), {})}
 
     def model(self, n: int) -> FeatureModel:
         """The generator of n-jet features: its network, or its view of the chain."""
@@ -126,7 +155,7 @@ class EventGenerator(nn.Module):
         total = sum(len(by_n[n]) for n in self.multiplicities)
         features = {}
         for n in self.multiplicities:
-            pre = EventPreprocessor(n).fit(by_n[n])
+            pre = make_preprocessor(n, self.representation).fit(by_n[n])
             self.preprocessors[n] = pre
             self.fractions[n] = len(by_n[n]) / total
             features[n] = torch.as_tensor(pre.forward(by_n[n]), dtype=torch.float32)
@@ -242,6 +271,8 @@ class EventGenerator(nn.Module):
             "model_config": self.model_config,
             "multiplicities": list(self.multiplicities),
             "multiplicity_model": self.multiplicity_model,
+            "representation": self.representation,
+            "stage_config": self.stage_config,
             "fractions": {str(n): f for n, f in self.fractions.items()},
             "preprocessing": {str(n): p.state_dict() for n, p in self.preprocessors.items()},
             "meta": self.meta,
@@ -295,17 +326,21 @@ class EventGenerator(nn.Module):
         model_config = {**config["model_config"], **(overrides or {})}
         try:
             gen = cls(config["family"], model_config, tuple(config["multiplicities"]),
-                      config.get("multiplicity_model", "separate"))
+                      config.get("multiplicity_model", "separate"),
+                      config.get("representation", "particles"),
+                      config.get("stage_config"))
         except KeyError as err:
             raise HepgenInputError(f"{config_path}: {err.args[0]}") from None
         except (ValueError, TypeError) as err:
             where = f"options {sorted(overrides)}" if overrides else config_path
             raise HepgenInputError(f"{where}: {err}") from None
         gen.fractions = {int(n): float(f) for n, f in config["fractions"].items()}
-        gen.preprocessors = {
-            int(n): EventPreprocessor.from_state_dict(s)
-            for n, s in config["preprocessing"].items()
-        }
+        try:
+            gen.preprocessors = {
+                int(n): preprocessor_from_state(s) for n, s in config["preprocessing"].items()
+            }
+        except (KeyError, ValueError) as err:
+            raise HepgenInputError(f"{config_path}: preprocessing: {err}") from None
         gen.meta = config.get("meta", {})
         state = {k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")}
         try:

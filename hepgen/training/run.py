@@ -37,6 +37,7 @@ from hepgen.generators.event import (
 from hepgen.physics.errors import HepgenInputError
 from hepgen.physics.io.atomic import atomic_write, atomic_write_text
 from hepgen.physics.preprocessing import split_by_multiplicity
+from hepgen.physics.representations import REPRESENTATIONS
 from hepgen.training.discflow import DiscFlowConfig, DiscFlowStrategy
 from hepgen.training.trainer import CHECKPOINT_NAME, EpochRecord, TrainConfig, Trainer
 
@@ -67,6 +68,10 @@ class RunConfig:
     jets: list[int] = field(default_factory=lambda: list(MULTIPLICITIES))
     #: "separate" (one network per multiplicity) or "chain" (autoregressive stages)
     multiplicity: str = "separate"
+    #: event representation: "particles" (pT, eta, phi, m per object) or "recoil"
+    representation: str = "particles"
+    #: chain only: {"<stage>": {model_config options}} replacing model_config for that stage
+    stage_model_config: dict[str, Any] = field(default_factory=dict)
 
     @property
     def family(self) -> str:
@@ -75,7 +80,7 @@ class RunConfig:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], source: str = "config") -> RunConfig:
         known = {"model", "base", "model_config", "train", "discflow", "jets", "multiplicity",
-                 "description"}
+                 "representation", "stage_model_config", "description"}
         unknown = set(data) - known
         if unknown:
             raise HepgenInputError(f"{source}: unknown key(s) {sorted(unknown)}; known: "
@@ -98,6 +103,9 @@ class RunConfig:
         if self.multiplicity not in MULTIPLICITY_MODELS:
             raise HepgenInputError(f"{source}: 'multiplicity' must be one of "
                                    f"{list(MULTIPLICITY_MODELS)}, got {self.multiplicity!r}")
+        if self.representation not in REPRESENTATIONS:
+            raise HepgenInputError(f"{source}: 'representation' must be one of "
+                                   f"{sorted(REPRESENTATIONS)}, got {self.representation!r}")
         if self.multiplicity == "chain" and self.model in STRATEGIES:
             raise HepgenInputError(f"{source}: '{self.model}' trains one network per "
                                    "multiplicity; use \"multiplicity\": \"separate\"")
@@ -108,16 +116,35 @@ class RunConfig:
             get(self.family)(9, 0, self.model_config)
         except (ValueError, TypeError) as err:
             raise HepgenInputError(f"{source}: 'model_config': {err}") from None
+        self._validate_stage_config(source)
         for key, cls in (("train", TrainConfig), ("discflow", DiscFlowConfig)):
             unknown = set(getattr(self, key)) - set(cls.__dataclass_fields__)
             if unknown:
                 raise HepgenInputError(f"{source}: unknown '{key}' option(s) {sorted(unknown)}; "
                                        f"known: {sorted(cls.__dataclass_fields__)}")
 
+    def _validate_stage_config(self, source: str) -> None:
+        stages = self.stage_model_config
+        if not stages:
+            return
+        if self.multiplicity != "chain":
+            raise HepgenInputError(f"{source}: 'stage_model_config' needs \"multiplicity\": "
+                                   "\"chain\"")
+        known = {str(k) for k in range(1, max(self.jets) + 1)}
+        if not isinstance(stages, dict) or not set(stages) <= known:
+            raise HepgenInputError(f"{source}: 'stage_model_config' keys must be chain stages "
+                                   f"{sorted(known)}, got {stages!r}")
+        for k, options in stages.items():
+            try:
+                get(self.family)(9, 0, {**self.model_config, **options})
+            except (ValueError, TypeError) as err:
+                raise HepgenInputError(f"{source}: 'stage_model_config' stage {k}: {err}") from None
+
     def to_dict(self) -> dict[str, Any]:
         return {"model": self.model, "base": self.base, "model_config": self.model_config,
                 "train": self.train, "discflow": self.discflow, "jets": self.jets,
-                "multiplicity": self.multiplicity}
+                "multiplicity": self.multiplicity, "representation": self.representation,
+                "stage_model_config": self.stage_model_config}
 
 
 def file_digest(path: str | Path) -> str:
@@ -193,7 +220,8 @@ def train_generator(
     train_cfg = TrainConfig(**{**config.train, "seed": seed})
     torch.manual_seed(seed)
     generator = EventGenerator(config.family, config.model_config, tuple(config.jets),
-                               config.multiplicity)
+                               config.multiplicity, config.representation,
+                               config.stage_model_config)
     features = generator.fit_preprocessing(events)
     by_n = split_by_multiplicity(events) if config.model == "discflow" else {}
     history: dict[str, list[dict[str, float]]] = {}

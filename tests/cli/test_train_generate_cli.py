@@ -334,3 +334,17 @@ def test_train_generate_validate_end_to_end(tmp_path):
     gen_counts = np.bincount(read(generated)["nJet"], minlength=4)[1:] / 3000
     ref_counts = np.bincount(read(reference)["nJet"], minlength=4)[1:] / 3000
     assert np.abs(gen_counts - ref_counts).max() < 0.05
+
+
+def test_representation_option_trains_the_recoil_map_and_generates(workdir, tmp_path):
+    out = train(workdir, "inn", "--representation", "recoil", "--multiplicity", "chain")
+    config = json.loads((out / "generator.json").read_text())
+    assert config["representation"] == "recoil"
+    assert config["preprocessing"]["1"]["feature_names"][3:5] == ["balance_pt", "balance_phi"]
+    target = tmp_path / "gen.root"
+    assert main(["-q", "generate", "--model", str(out), "-n", "500", "-o", str(target)]) == 0
+    arrays = read(target)
+    assert len(arrays["nJet"]) == 500
+    charges = arrays["Muon_charge"]
+    assert all(sorted(c.tolist()) == [-1, 1] for c in charges)
+    assert min(min(pt) for pt in arrays["Jet_pt"]) >= 20.0

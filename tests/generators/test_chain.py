@@ -27,9 +27,11 @@ from hepgen.training.run import RUN_NAME, RunConfig, train_generator
 TINY = {"n_blocks": 2, "kind": "affine", "hidden": 16, "n_layers": 2}
 
 
-def chain_generator(make_events, family: str = "inn", seed: int = 0) -> EventGenerator:
+def chain_generator(make_events, family: str = "inn", seed: int = 0,
+                    representation: str = "particles") -> EventGenerator:
     torch.manual_seed(seed)
-    generator = EventGenerator(family, TINY, multiplicity_model="chain")
+    generator = EventGenerator(family, TINY, multiplicity_model="chain",
+                               representation=representation)
     generator.fit_preprocessing(make_events(400, seed=5))
     gen = torch.Generator().manual_seed(seed + 1)
     with torch.no_grad():  # move away from the near-identity start
@@ -91,13 +93,16 @@ def test_view_log_prob_is_the_sum_of_the_stages(make_events):
         view.sample(3, torch.zeros(3, 1))
 
 
-def test_chain_generator_save_load_and_domain(make_events, tmp_path):
-    generator = chain_generator(make_events)
+@pytest.mark.parametrize("representation", ["particles", "recoil"])
+def test_chain_generator_save_load_and_domain(make_events, tmp_path, representation):
+    generator = chain_generator(make_events, representation=representation)
     generator.save(tmp_path / "m")
     config = json.loads((tmp_path / "m" / "generator.json").read_text())
     assert config["multiplicity_model"] == "chain"
+    assert config["representation"] == representation
     loaded, _ = EventGenerator.load(tmp_path / "m")
     assert loaded.multiplicity_model == "chain"
+    assert {p.REPRESENTATION for p in loaded.preprocessors.values()} == {representation}
     a, _ = generator.sample_events(300, seed=4)
     b, _ = loaded.sample_events(300, seed=4)
     np.testing.assert_array_equal(ak.to_numpy(ak.flatten(a.Jet.pt)),
@@ -135,7 +140,32 @@ def test_train_generator_with_the_chain(make_events, tmp_path):
 @pytest.mark.parametrize("data, match", [
     ({"model": "inn", "multiplicity": "tree"}, "'multiplicity'"),
     ({"model": "discflow", "multiplicity": "chain"}, "separate"),
+    ({"model": "inn", "representation": "polar"}, "'representation'"),
+    ({"model": "inn", "stage_model_config": {"2": {"hidden": 8}}}, "needs"),
+    ({"model": "inn", "multiplicity": "chain", "stage_model_config": {"4": {}}}, "stages"),
+    ({"model": "inn", "multiplicity": "chain", "stage_model_config": {"2": {"kind": "x"}}},
+     "stage 2"),
 ])
 def test_run_config_rejects_bad_multiplicity_options(data, match):
     with pytest.raises(HepgenInputError, match=match):
         RunConfig.from_dict(data)
+
+
+def test_stage_config_gives_stages_their_own_network_and_survives_save_load(make_events,
+                                                                             tmp_path):
+    generator = EventGenerator("inn", TINY, multiplicity_model="chain",
+                               stage_config={"3": {"hidden": 8, "n_blocks": 1}})
+    generator.fit_preprocessing(make_events(400, seed=5))
+    sizes = [sum(p.numel() for p in m.parameters()) for m in generator.stages()]
+    assert sizes[2] < sizes[1]
+    assert generator.stage_model_config(3)["hidden"] == 8
+    assert generator.stage_model_config(2) == TINY
+    generator.save(tmp_path / "m")
+    loaded, _ = EventGenerator.load(tmp_path / "m")
+    assert loaded.stage_config == {"3": {"hidden": 8, "n_blocks": 1}}
+    a, _ = generator.eval().sample_events(200, seed=1)
+    b, _ = loaded.sample_events(200, seed=1)
+    np.testing.assert_array_equal(ak.to_numpy(ak.flatten(a.Jet.eta)),
+                                  ak.to_numpy(ak.flatten(b.Jet.eta)))
+    with pytest.raises(ValueError, match="needs the multiplicity chain"):
+        EventGenerator("inn", TINY, stage_config={"2": {"hidden": 8}})

@@ -1,0 +1,176 @@
+"""The recoil representation: jets, the event's pT balance, the dimuon pair and its decay.
+
+An alternative to the per-particle map of :mod:`hepgen.physics.preprocessing` (same dimension,
+D = 5 + 4 n = 9 / 13 / 17 for n = 1 / 2 / 3 jets, same layout: a 9-feature block, then 4
+features per further jet, so the multiplicity chain of :mod:`hepgen.generators.chain` works on
+either). Features, in this order::
+
+    j1_pt, j1_eta, j1_mass, balance_pt, balance_phi, z_rapidity, z_mass,
+    decay_costheta, decay_phi, (j<k>_pt, j<k>_eta, j<k>_phi, j<k>_mass) for k = 2..n
+
+Why (benchmarks/RESULTS.md, "Representation"): in the particle map the two observables the
+shipped generator missed most are derived quantities that need a cancellation between many
+features: the pT balance |pT(mu mu) + sum pT(jets)| (a few GeV out of ~100 GeV vectors) and the
+dimuon mass (a narrow peak from six muon features). Here both are features of their own, so the
+flow learns them as one-dimensional marginals:
+
+1. Frame: the event is rotated about the beam axis so that the leading jet has phi = 0 (dropped;
+   the inverse draws a uniform global phi or takes it as an array). Other angles are relative to it.
+2. Balance b = pT(mu1) + pT(mu2) + sum_k pT(j_k) (2-vector): ``balance_pt`` = |b| [GeV],
+   ``balance_phi`` its azimuth. The inverse gets the pair's transverse momentum back as
+   b - sum_k pT(j_k).
+3. The pair Z = mu1 + mu2: ``z_rapidity`` (y) and ``z_mass`` (m_mumu) [GeV].
+4. The negative muon's direction in the pair rest frame (pure boost from the lab,
+   :mod:`hepgen.physics.two_body`): ``decay_costheta``, ``decay_phi``. Charges are therefore
+   exact (the particle map draws the leading muon's charge); the muons are pT-ordered again
+   when the record is built.
+
+Feature steps (:mod:`hepgen.physics.feature_steps`): jet pT and mass as in the particle map;
+``log`` of |b| and of m_mumu (no muon or mass cuts in the reference data set: m_mumu reaches
+down to ~1.6 GeV after photon radiation); ``artanh`` for the angles and the cosine; then the
+standardisation. Round trips are exact to float64 rounding of the boosts (~1e-12 relative).
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import awkward as ak
+import numpy as np
+import vector
+
+from hepgen.physics.constants import MUON_MASS
+from hepgen.physics.events import KINEMATIC_FIELDS, build_events
+from hepgen.physics.feature_steps import (
+    CosineArtanhTransform,
+    FeatureStep,
+    LogTransform,
+    PhiArtanhTransform,
+    ShiftedLogTransform,
+    Standardise,
+    check_features,
+    require_finite,
+)
+from hepgen.physics.observables import delta_phi, wrap_phi
+from hepgen.physics.preprocessing import (
+    EventPreprocessor,
+    FloatArray,
+    IntArray,
+    _check_multiplicity,
+    _jagged,
+    _regular,
+)
+from hepgen.physics.two_body import decay, four_vector, from_rapidity, rest_frame_direction
+
+#: The 9 features of the first block (leading jet, balance, pair, decay).
+EVENT_FEATURES: tuple[str, ...] = (
+    "j1_pt", "j1_eta", "j1_mass", "balance_pt", "balance_phi", "z_rapidity", "z_mass",
+    "decay_costheta", "decay_phi",
+)
+
+
+def recoil_feature_names(n_jets: int) -> tuple[str, ...]:
+    """Names of the D = 5 + 4 n features of the recoil representation for ``n_jets`` jets."""
+    _check_multiplicity(n_jets)
+    extra = tuple(f"j{k}_{f}" for k in range(2, n_jets + 1) for f in KINEMATIC_FIELDS)
+    return EVENT_FEATURES + extra
+
+
+def _cartesian(pt: FloatArray, phi: FloatArray) -> tuple[FloatArray, FloatArray]:
+    return pt * np.cos(phi), pt * np.sin(phi)
+
+
+class RecoilPreprocessor(EventPreprocessor):
+    """Events with exactly ``n_jets`` jets <-> standardised recoil features (N, 5 + 4 n_jets).
+
+    Same interface as :class:`~hepgen.physics.preprocessing.EventPreprocessor` (see the module
+    docstring for the map); ``charge_sign`` is not needed by :meth:`inverse` (the features
+    fix which muon is negative) and is ignored.
+    """
+
+    FORMAT: ClassVar[str] = "hepgen.preprocessing.RecoilPreprocessor"
+    VERSION: ClassVar[int] = 1
+    REPRESENTATION: ClassVar[str] = "recoil"
+    DRAWS_CHARGE: ClassVar[bool] = False
+
+    @property
+    def feature_names(self) -> tuple[str, ...]:
+        return recoil_feature_names(self.n_jets)
+
+    def _steps(self) -> list[FeatureStep]:
+        d, names = self.dim, self.feature_names
+        index = [names.index("balance_pt"), names.index("z_mass")]
+        return [
+            LogTransform("log_balance_and_mass", d, index),
+            ShiftedLogTransform("jet_log_pt", d, self._columns("_pt", "j"),
+                                shift=self.jet_pt_min, offset=self.jet_pt_offset),
+            ShiftedLogTransform("jet_log_mass", d, self._columns("_mass", "j"),
+                                shift=0.0, offset=self.jet_mass_offset),
+            PhiArtanhTransform("phi_artanh", d, self._columns("_phi", ""), eps=self.phi_eps),
+            CosineArtanhTransform("cos_artanh", d, [names.index("decay_costheta")],
+                                  eps=self.phi_eps),
+            Standardise("standardise", d),
+        ]
+
+    @staticmethod
+    def global_frame(events: ak.Array) -> tuple[FloatArray, IntArray]:
+        """What :meth:`forward` drops: (leading-jet phi [rad] (N,), leading-muon charge (N,);
+        the charge is not needed by :meth:`inverse`, returned for the common interface)."""
+        phi = ak.to_numpy(events.Jet.phi[:, 0]).astype(np.float64)
+        return phi, ak.to_numpy(events.Muon.charge[:, 0]).astype(np.int64)
+
+    def kinematics(self, events: ak.Array) -> FloatArray:
+        """Frame-rotated recoil kinematics (N, D) in :attr:`feature_names` order (GeV, rad)."""
+        self._check_record(events)
+        jet = {f: _regular(events.Jet[f], self.n_jets) for f in KINEMATIC_FIELDS}
+        phi0 = jet["phi"][:, 0]
+        jet_phi = delta_phi(jet["phi"], phi0[:, None])
+        mu = {f: _regular(events.Muon[f], 2) for f in ("pt", "eta", "phi", "mass")}
+        charge = _regular(events.Muon.charge, 2)
+        muons = [_rotated_muon(mu, i, phi0) for i in range(2)]
+        pair = muons[0] + muons[1]
+        negative = np.where(charge[:, 0] < 0, 0, 1)
+        daughter = four_vector(*(np.where(negative == 0, getattr(muons[0], c),
+                                          getattr(muons[1], c)) for c in ("px", "py", "pz", "E")))
+        cos_theta, decay_phi = rest_frame_direction(daughter, pair)
+        jx, jy = _cartesian(jet["pt"], jet_phi)
+        bx, by = pair.px + jx.sum(axis=1), pair.py + jy.sum(axis=1)
+        columns = [jet["pt"][:, 0], jet["eta"][:, 0], jet["mass"][:, 0], np.hypot(bx, by),
+                   np.arctan2(by, bx), pair.rapidity, pair.mass, cos_theta, decay_phi]
+        for k in range(1, self.n_jets):
+            columns += [jet["pt"][:, k], jet["eta"][:, k], jet_phi[:, k], jet["mass"][:, k]]
+        x = np.column_stack([np.asarray(c, dtype=np.float64) for c in columns])
+        require_finite(x, "RecoilPreprocessor", "the event record holds NaN/inf kinematics")
+        return x
+
+    def events_from_kinematics(
+        self, x: FloatArray, phi_rotation: FloatArray, charge_sign: IntArray
+    ) -> ak.Array:
+        """Undo :meth:`kinematics`, rotating by ``phi_rotation`` (N,) [rad]; ``charge_sign``
+        is ignored (the decay features say which muon is negative)."""
+        x = check_features(x, self.dim, "events_from_kinematics")
+        require_finite(x, "events_from_kinematics", "features overflowed on inversion")
+        col = {name: x[:, i] for i, name in enumerate(self.feature_names)}
+        rot = np.asarray(phi_rotation, dtype=np.float64)
+        jets = range(1, self.n_jets + 1)
+        col["j1_phi"] = np.zeros(len(x))  # the frame: the leading jet at phi = 0
+        stack = {f: np.column_stack([col[f"j{k}_{f}"] for k in jets]) for f in KINEMATIC_FIELDS}
+        jx, jy = _cartesian(stack["pt"], stack["phi"])
+        bx, by = _cartesian(col["balance_pt"], col["balance_phi"])
+        pair = from_rapidity(bx - jx.sum(axis=1), by - jy.sum(axis=1), col["z_rapidity"],
+                             col["z_mass"])
+        negative, positive = decay(pair, col["decay_costheta"], col["decay_phi"], MUON_MASS)
+        muon = {
+            "pt": _jagged(np.column_stack([negative.pt, positive.pt])),
+            "eta": _jagged(np.column_stack([negative.eta, positive.eta])),
+            "phi": _jagged(wrap_phi(np.column_stack([negative.phi, positive.phi]) + rot[:, None])),
+            "charge": _jagged(np.tile(np.array([-1, 1], dtype=np.int32), (len(x), 1))),
+        }
+        stack["phi"] = wrap_phi(stack["phi"] + rot[:, None])
+        return build_events(muon, {f: _jagged(v) for f, v in stack.items()})
+
+
+def _rotated_muon(mu: dict[str, FloatArray], i: int, phi0: FloatArray) -> vector.MomentumNumpy4D:
+    """Muon ``i`` of the (N, 2) arrays ``mu`` as a numpy ``vector`` array, rotated by -phi0."""
+    return vector.array({"pt": mu["pt"][:, i], "eta": mu["eta"][:, i],
+                         "phi": delta_phi(mu["phi"][:, i], phi0), "mass": mu["mass"][:, i]})

@@ -1,0 +1,39 @@
+"""Event representations (events <-> network features) by name, and loading a saved one.
+
+``particles`` (:class:`~hepgen.physics.preprocessing.EventPreprocessor`, arXiv 2110.13632):
+pT, eta, phi (relative to the leading muon), mass of every object. ``recoil``
+(:class:`~hepgen.physics.recoil.RecoilPreprocessor`): leading jet, the event's pT balance, the
+dimuon rapidity and mass and the decay direction, then the further jets. Both have D = 5 + 4 n.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hepgen.physics.preprocessing import EventPreprocessor
+from hepgen.physics.recoil import RecoilPreprocessor
+
+#: Representation name -> preprocessor class.
+REPRESENTATIONS: dict[str, type[EventPreprocessor]] = {
+    "particles": EventPreprocessor,
+    "recoil": RecoilPreprocessor,
+}
+
+
+def make_preprocessor(n_jets: int, representation: str = "particles") -> EventPreprocessor:
+    """An unfitted preprocessor of ``n_jets`` jets in the named representation."""
+    try:
+        cls = REPRESENTATIONS[representation]
+    except KeyError:
+        raise ValueError(f"representation must be one of {sorted(REPRESENTATIONS)}, got "
+                         f"{representation!r}") from None
+    return cls(n_jets)
+
+
+def preprocessor_from_state(state: dict[str, Any]) -> EventPreprocessor:
+    """Rebuild a fitted preprocessor from its ``state_dict`` (dispatching on its format)."""
+    for cls in REPRESENTATIONS.values():
+        if state.get("format") == cls.FORMAT:
+            return cls.from_state_dict(state)
+    raise ValueError(f"unknown preprocessing format {state.get('format')!r}; known: "
+                     f"{[c.FORMAT for c in REPRESENTATIONS.values()]}")

@@ -1,0 +1,162 @@
+"""Tests of the recoil representation (hepgen.physics.recoil) and the representation registry
+(hepgen.physics.representations)."""
+
+from __future__ import annotations
+
+import math
+
+import awkward as ak
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+from hepgen.physics.constants import JET_PT_LOG_OFFSET, JET_PT_MIN, MUON_MASS
+from hepgen.physics.errors import HepgenInputError
+from hepgen.physics.events import build_events
+from hepgen.physics.observables import evaluate_all
+from hepgen.physics.preprocessing import EventPreprocessor, feature_names, split_by_multiplicity
+from hepgen.physics.recoil import RecoilPreprocessor, recoil_feature_names
+from hepgen.physics.representations import (
+    REPRESENTATIONS,
+    make_preprocessor,
+    preprocessor_from_state,
+)
+from hepgen.validation.toys import toy_events
+
+SETTINGS = settings(max_examples=25, deadline=None,
+                    suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+def _jagged(a) -> ak.Array:
+    return ak.from_regular(ak.Array(np.asarray(a)), axis=1)
+
+
+def _fitted(n_jets: int) -> tuple[RecoilPreprocessor, ak.Array]:
+    events = split_by_multiplicity(toy_events(3000, seed=7))[n_jets]
+    return RecoilPreprocessor(n_jets).fit(events), events
+
+
+def _assert_same(a: ak.Array, b: ak.Array, rtol: float) -> None:
+    for coll in ("Muon", "Jet"):
+        for f in ("pt", "eta", "mass"):
+            x, y = (ak.to_numpy(ak.flatten(e[coll][f])) for e in (a, b))
+            np.testing.assert_allclose(y, x, rtol=rtol, atol=1e-9, err_msg=f"{coll}.{f}")
+        x, y = (ak.to_numpy(ak.flatten(e[coll].phi)) for e in (a, b))
+        assert np.abs(np.angle(np.exp(1j * (y - x)))).max() < 1e-9, f"{coll}.phi"
+    assert a.Muon.charge.tolist() == b.Muon.charge.tolist()
+
+
+def test_layout_matches_the_particle_map_block_structure():
+    for n in (1, 2, 3):
+        names = recoil_feature_names(n)
+        assert len(names) == len(feature_names(n)) == 5 + 4 * n
+        assert names[9:] == feature_names(n)[9:]  # the chain's per-jet blocks are the same
+    assert "z_mass" in recoil_feature_names(1) and "balance_pt" in recoil_feature_names(1)
+    with pytest.raises(ValueError, match="n_jets"):
+        RecoilPreprocessor(0)
+
+
+@pytest.mark.parametrize("n_jets", [1, 2, 3])
+def test_round_trip_on_toy_events_with_exact_charges(n_jets):
+    pre, events = _fitted(n_jets)
+    before = events.to_list()
+    x = pre.forward(events)
+    assert x.shape == (len(events), 5 + 4 * n_jets) and np.isfinite(x).all()
+    np.testing.assert_allclose(x.mean(axis=0), 0.0, atol=1e-9)
+    phi, _ = pre.global_frame(events)
+    back = pre.inverse(x, phi_rotation=phi)  # no rng, no charges: the features fix them
+    assert events.to_list() == before
+    _assert_same(events, back, rtol=1e-9)
+    np.testing.assert_allclose(ak.to_numpy(ak.flatten(back.Muon.mass)), MUON_MASS)
+
+
+@st.composite
+def _events(draw: st.DrawFn, n_jets: int) -> ak.Array:
+    """One valid event: any muon pair with m_mumu >= 1 GeV and |y| < 5, pT-ordered jets."""
+    pt = [draw(st.floats(1.0, 800.0)) for _ in range(2)]
+    assume(abs(pt[0] - pt[1]) > 1e-3 * max(pt))  # strictly ordered through a round trip
+    eta = [draw(st.floats(-4.0, 4.0)) for _ in range(2)]
+    phi = [draw(st.floats(-math.pi, math.pi)) for _ in range(2)]
+    q = draw(st.sampled_from([-1, 1]))
+    order = np.argsort(pt)[::-1]
+    muon = {"pt": np.array(pt)[order][None], "eta": np.array(eta)[order][None],
+            "phi": np.array(phi)[order][None], "charge": np.array([q, -q])[None]}
+    jet_pt = JET_PT_MIN + np.cumsum([draw(st.floats(1e-3, 500.0)) for _ in range(n_jets)])[::-1]
+    def per_jet(values: st.SearchStrategy[float]) -> np.ndarray:
+        return np.array([draw(values) for _ in range(n_jets)])[None]
+
+    jet = {"pt": jet_pt[None], "eta": per_jet(st.floats(-5, 5)),
+           "phi": per_jet(st.floats(-math.pi, math.pi)), "mass": per_jet(st.floats(0.0, 100.0))}
+    events = build_events({k: _jagged(v) for k, v in muon.items()},
+                          {k: _jagged(v) for k, v in jet.items()})
+    pair = events.Muon[:, 0] + events.Muon[:, 1]
+    assume(float(pair.mass[0]) >= 1.0 and abs(float(pair.rapidity[0])) < 5.0)
+    return events
+
+
+@pytest.mark.parametrize("n_jets", [1, 3])
+@SETTINGS
+@given(data=st.data())
+def test_round_trip_on_random_valid_events(n_jets, data):
+    pre, _ = _fitted(n_jets)
+    events = data.draw(_events(n_jets))
+    phi, _ = pre.global_frame(events)
+    _assert_same(events, pre.inverse(pre.forward(events), phi_rotation=phi), rtol=1e-7)
+
+
+def test_features_are_the_catalogue_observables():
+    """z_mass and balance_pt agree with the validation catalogue (an independent code path)."""
+    pre, events = _fitted(2)
+    kin = pre.kinematics(events)
+    obs = evaluate_all(events, ["m_mumu", "pt_balance", "y_mumu"])
+    names = pre.feature_names
+    np.testing.assert_allclose(kin[:, names.index("z_mass")], obs["m_mumu"][0], rtol=1e-10)
+    np.testing.assert_allclose(kin[:, names.index("balance_pt")], obs["pt_balance"][0],
+                               rtol=1e-8, atol=1e-9)
+    np.testing.assert_allclose(kin[:, names.index("z_rapidity")], obs["y_mumu"][0], atol=1e-10)
+    np.testing.assert_array_equal(kin[:, names.index("j1_pt")],
+                                  ak.to_numpy(events.Jet.pt[:, 0]))
+
+
+@pytest.mark.parametrize("n_jets", [1, 2, 3])
+def test_inverse_of_any_features_is_a_valid_record(n_jets):
+    pre, _ = _fitted(n_jets)
+    x = np.random.default_rng(3).normal(size=(2000, pre.dim)) * 2.0
+    events = pre.inverse(x, rng=np.random.default_rng(4))
+    assert ak.all(ak.num(events.Muon, axis=1) == 2) and ak.all(ak.num(events.Jet) == n_jets)
+    assert ak.all(ak.sum(events.Muon.charge, axis=1) == 0)
+    assert ak.all(events.Muon.pt[:, 0] >= events.Muon.pt[:, 1])
+    assert ak.all(events.Jet.pt[:, :-1] >= events.Jet.pt[:, 1:])
+    assert ak.min(events.Jet.pt) > JET_PT_MIN - JET_PT_LOG_OFFSET
+    phi = ak.to_numpy(ak.flatten(events.Jet.phi))
+    assert ((phi > -np.pi) & (phi <= np.pi)).all()
+    # the generated pair mass is the z_mass feature, through the decay and the boosts
+    kin = pre.chain.inverse(x)
+    m = ak.to_numpy((events.Muon[:, 0] + events.Muon[:, 1]).mass)
+    np.testing.assert_allclose(m, kin[:, pre.feature_names.index("z_mass")], rtol=1e-6)
+
+
+def test_registry_save_load_and_errors(tmp_path):
+    pre, events = _fitted(2)
+    pre.save(tmp_path / "p.json")
+    state = RecoilPreprocessor.load(tmp_path / "p.json").state_dict()
+    assert state["representation"] == "recoil"
+    again = preprocessor_from_state(state)
+    assert isinstance(again, RecoilPreprocessor)
+    np.testing.assert_array_equal(again.forward(events), pre.forward(events))
+    particles = make_preprocessor(2, "particles").fit(events)
+    assert type(preprocessor_from_state(particles.state_dict())) is EventPreprocessor
+    assert set(REPRESENTATIONS) == {"particles", "recoil"}
+    with pytest.raises(ValueError, match="representation must be one of"):
+        make_preprocessor(2, "cartesian")
+    with pytest.raises(ValueError, match="unknown preprocessing format"):
+        preprocessor_from_state({**state, "format": "something"})
+
+
+def test_wrong_records_are_refused():
+    pre, events = _fitted(1)
+    with pytest.raises(HepgenInputError, match="exactly 1 jet"):
+        pre.forward(split_by_multiplicity(toy_events(500, seed=1))[2])
+    with pytest.raises(ValueError, match="rng"):
+        pre.inverse(np.zeros((2, pre.dim)))
