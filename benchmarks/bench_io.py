@@ -7,7 +7,9 @@ Breit-Wigner Z, 1-3 jets, per-event weights in [0.5, 1.5)):
 - ``read_events``: read + check + build the record + select, nanoaod schema;
 - raw ``uproot`` read of the same branches into awkward arrays (the baseline: the ratio
   read_events / raw says what the checks, record building and selection cost);
-- ``read_events`` of the same events stored as an RNTuple.
+- ``read_events`` of the same events stored as an RNTuple;
+- the TTree written and read with each basket compression (:data:`COMPARED_COMPRESSIONS`;
+  the writer's default is ZSTD level 1), with file sizes.
 
 Each is repeated ``--repeats`` times; medians are reported. Prints a markdown table, writes
 ``benchmarks/results/io.json`` and updates the ``io`` section of ``benchmarks/RESULTS.md``.
@@ -36,6 +38,8 @@ from hepgen.validation.toys import toy_events
 TOY_WEIGHT_RANGE = (0.5, 1.5)
 SEED = 12345
 BYTES_PER_MB = 1e6
+#: Compressions compared (write, read, size); the writer's default first.
+COMPARED_COMPRESSIONS = ("zstd:1", "zlib:1", "lz4:1", "lzma:1", "none")
 
 
 def weighted_toy_events(n: int, seed: int = SEED) -> ak.Array:
@@ -95,7 +99,23 @@ def run(n_events: int, repeats: int, step: int, workdir: Path) -> dict[str, dict
         for name, t in timings.items()
     }
     results["file size MB"] = {k: v / BYTES_PER_MB for k, v in sizes.items()}
+    results["compression"] = compare_compressions(events, repeats, step, workdir)
     return results
+
+
+def compare_compressions(events: ak.Array, repeats: int, step: int, workdir: Path
+                         ) -> dict[str, dict[str, float]]:
+    """Write / read_events medians [s] and file size [MB] for each compression."""
+    out = {}
+    for spec in COMPARED_COMPRESSIONS:
+        path = workdir / f"bench_{spec.replace(':', '_')}.root"
+        write = _timed(lambda p=path, c=spec: write_events(p, _chunks(events, step),
+                                                           compression=c), repeats)
+        read = _timed(lambda p=path: read_events(p, step_size=step), repeats)
+        out[spec] = {"write_s": median(write), "read_s": median(read),
+                     "size_mb": path.stat().st_size / BYTES_PER_MB}
+        path.unlink()
+    return out
 
 
 def main() -> None:
@@ -111,6 +131,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         results = run(n_events, args.repeats, args.step_size, Path(tmp))
     sizes = results.pop("file size MB")
+    compression = results.pop("compression")
     raw = results["raw uproot read (TTree)"]["median_s"]
     rows = [
         [name, f"{r['median_s']:.2f}", f"{r['events_per_s']:.3g}", f"{r['median_s'] / raw:.2f}"]
@@ -122,6 +143,15 @@ def main() -> None:
         f"{args.repeats} repeats; files: TTree {sizes['TTree']:.1f} MB, "
         f"RNTuple {sizes['RNTuple']:.1f} MB.\n"
     )
+    base = compression["zlib:1"]
+    body += "\nBasket compression (same events, `write_events(..., compression=...)`):\n\n"
+    body += table(["compression", "write [s]", "write events/s", "write time / zlib:1",
+                   "read_events [s]", "size [MB]", "size / zlib:1"],
+                  [[spec, f"{c['write_s']:.2f}", f"{n_events / c['write_s']:.3g}",
+                    f"{c['write_s'] / base['write_s']:.2f}", f"{c['read_s']:.2f}",
+                    f"{c['size_mb']:.1f}", f"{c['size_mb'] / base['size_mb']:.2f}"]
+                   for spec, c in compression.items()])
+    body += "\n"
     print(body)
     save_json(
         "io",
@@ -131,6 +161,7 @@ def main() -> None:
             "step_size": args.step_size,
             "file_size_mb": sizes,
             "results": results,
+            "compression": compression,
         },
     )
     if not args.no_results_md:

@@ -66,7 +66,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--shots", type=shots_option, metavar="N|exact",
                         help="quantum generators: finite shots per circuit execution when "
                         "sampling, or 'exact' (default: as trained)")
+    parser.add_argument("--compression", type=compression_option, default="zstd:1",
+                        metavar="ALG[:LEVEL]",
+                        help="ROOT basket compression: zstd, zlib, lz4, lzma or none, optional "
+                        "level 1-9 (default zstd:1: ~4x faster to write than zlib:1 for a ~20%% "
+                        "larger file; ROOT >= 6.20 and uproot read it)")
     parser.set_defaults(func=run)
+
+
+def compression_option(text: str) -> str:
+    """argparse type: a valid ``ALG[:LEVEL]`` compression (see write_events)."""
+    from hepgen.physics.io.writer import parse_compression
+
+    try:
+        parse_compression(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+    return text
 
 
 def shots_option(text: str) -> int | str:
@@ -157,7 +173,7 @@ def run(args: argparse.Namespace) -> int:
             yield events  # the writer stores the 'draw' and 'weight' fields as branches
 
     start = time.perf_counter()
-    written = write_events(args.output, chunks())
+    written = write_events(args.output, chunks(), compression=args.compression)
     seconds = time.perf_counter() - start
     bar.close()
     print(f"wrote {written} events to {args.output} in {seconds:.1f} s "

@@ -348,3 +348,18 @@ def test_representation_option_trains_the_recoil_map_and_generates(workdir, tmp_
     charges = arrays["Muon_charge"]
     assert all(sorted(c.tolist()) == [-1, 1] for c in charges)
     assert min(min(pt) for pt in arrays["Jet_pt"]) >= 20.0
+
+
+def test_generate_compression_option(inn_model, tmp_path, capsys):
+    out = tmp_path / "z.root"
+    assert main(["-q", "generate", "--model", str(inn_model), "-n", "200", "-o", str(out),
+                 "--compression", "zlib:1"]) == 0
+    with uproot.open(out) as f:
+        assert isinstance(f.file.compression, uproot.ZLIB)
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exit_info:
+        main(["-q", "generate", "--model", str(inn_model), "-n", "200", "-o",
+              str(tmp_path / "bad.root"), "--compression", "brotli"])
+    assert exit_info.value.code == 2
+    assert "--compression" in capsys.readouterr().err
+    assert not (tmp_path / "bad.root").exists()

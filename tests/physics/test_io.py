@@ -745,3 +745,28 @@ def test_no_event_left_raises_no_events_error(tmp_path: Path, make_events):
 def test_invalid_options(toy_file, option, value):
     path, _ = toy_file
     _raises(path, rf"{option} must be a positive", **{option: value})
+
+
+@pytest.mark.parametrize("spec, codec", [
+    ("zstd:1", uproot.ZSTD), ("zlib", uproot.ZLIB), ("lz4:4", uproot.LZ4), ("lzma:1", uproot.LZMA),
+    ("none", None),
+])
+def test_every_compression_writes_a_file_that_reads_back(tmp_path: Path, make_events, spec,
+                                                          codec):
+    events = make_events(300, seed=8)
+    path = tmp_path / "c.root"
+    assert write_events(path, events, compression=spec) == 300
+    with uproot.open(path) as f:
+        compression = f.file.compression
+        assert (compression is None) if codec is None else isinstance(compression, codec)
+    got, _ = read_events(path)
+    np.testing.assert_allclose(ak.to_numpy(ak.flatten(got.Jet.pt)),
+                               ak.to_numpy(ak.flatten(events.Jet.pt)), rtol=FLOAT32_RTOL)
+
+
+@pytest.mark.parametrize("spec, match", [("gzip", "expected one of"), ("zstd:0", "1-9"),
+                                         ("zlib:x", "1-9"), ("none:3", "no level")])
+def test_bad_compression_fails_before_writing(tmp_path: Path, make_events, spec, match):
+    with pytest.raises(ValueError, match=match):
+        write_events(tmp_path / "c.root", make_events(10, seed=1), compression=spec)
+    assert list(tmp_path.iterdir()) == []
