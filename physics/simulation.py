@@ -44,6 +44,8 @@ from hepgen.physics.simulation_jobs import iter_simulation
 #: Events per written chunk (one TTree basket per branch): large baskets keep files small and
 #: fast to read; the events of a chunk are about 100 bytes each in memory.
 WRITE_CHUNK_EVENTS: int = 10_000
+#: Basket compression of simulated reference files (see simulate).
+SIMULATE_COMPRESSION: str = "zlib:1"
 
 
 def rebatched(chunks: Iterator[ak.Array], min_events: int) -> Iterator[ak.Array]:
@@ -94,7 +96,9 @@ def simulate(
     counts = SimulationCounts()
     start = time.perf_counter()
     chunks = iter_simulation(config, counts, progress_callback)
-    write_events(out, rebatched(chunks, WRITE_CHUNK_EVENTS))
+    # ZLIB, not the writer's faster ZSTD default: Pythia sets the pace here, and reference
+    # files are kept, so the smaller file wins (and matches the shipped data files).
+    write_events(out, rebatched(chunks, WRITE_CHUNK_EVENTS), compression=SIMULATE_COMPRESSION)
     wall = time.perf_counter() - start
     seeds = [job_seed(seed, j) for j in range(jobs)]
     return SimulationResult(config, counts, wall, seeds, out)
