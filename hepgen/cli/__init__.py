@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from hepgen._version import __version__
 
 #: Subcommand modules, in --help order.
-SUBCOMMANDS: tuple[str, ...] = ("simulate", "train", "generate", "validate")
+SUBCOMMANDS: tuple[str, ...] = ("simulate", "train", "generate", "fit-reweighter", "validate")
 
 #: Exit status for bad input (files, branches, options).
 EXIT_BAD_INPUT = 2
@@ -55,7 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     subparsers = parser.add_subparsers(title="commands", metavar="COMMAND")
     for name in SUBCOMMANDS:
-        module = importlib.import_module(f"hepgen.cli.{name}")
+        module = importlib.import_module(f"hepgen.cli.{name.replace('-', '_')}")
         module.register(subparsers)
     return parser
 

@@ -155,7 +155,8 @@ def run(args: argparse.Namespace) -> int:
     discriminators = load_discriminators(generator.meta, extra) if args.reweight else {}
     if args.reweight and not discriminators:
         raise HepgenInputError(
-            f"--reweight: {args.model} has no discriminator (train it with --model discflow)")
+            f"--reweight: {args.model} has no discriminator (train it with --model discflow, "
+            f"or run `hepgen fit-reweighter --model {args.model} --data TRAIN.root`)")
     norms = weight_norms(generator, discriminators) if discriminators else {}
     draws = args.posterior_draws or 0
     if draws and not generator.is_bayesian:

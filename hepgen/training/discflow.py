@@ -216,24 +216,40 @@ class DiscFlowStrategy:
     # --- discriminator training -------------------------------------------------------------
     def _train_discriminator(self, truth: Tensor, fake: Tensor, gen: torch.Generator) -> float:
         cfg = self.config
-        x = torch.cat([truth, fake])
-        y = torch.cat([torch.ones(len(truth)), torch.zeros(len(fake))])
-        # class weights so both classes count equally whatever their sizes
-        cw = torch.cat([torch.full((len(truth),), 0.5 * len(x) / len(truth)),
-                        torch.full((len(fake),), 0.5 * len(x) / len(fake))])
-        self.disc.train()
-        total, n = 0.0, 0
-        for _ in range(cfg.disc_epochs):
-            for idx in torch.randperm(len(x), generator=gen).split(cfg.disc_batch_size):
-                loss = nn.functional.binary_cross_entropy_with_logits(
-                    self.disc(x[idx]), y[idx], weight=cw[idx])
-                self.optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                self.optimizer.step()
-                total += float(loss.detach()) * len(idx)
-                n += len(idx)
-        self.disc.eval()
-        return total / max(n, 1)
+        return train_discriminator(self.disc, self.optimizer, truth, fake, gen,
+                                   epochs=cfg.disc_epochs, batch_size=cfg.disc_batch_size)
+
+
+def train_discriminator(disc: Discriminator, optimizer: torch.optim.Optimizer, truth: Tensor,
+                        fake: Tensor, gen: torch.Generator, *, epochs: int = 1,
+                        batch_size: int = 1024) -> float:
+    """``epochs`` passes of class-balanced binary cross-entropy, truth = 1 / generated = 0,
+    over raw observables (N_truth, K) and (N_fake, K); returns the mean loss of the passes."""
+    x = torch.cat([truth, fake])
+    y = torch.cat([torch.ones(len(truth)), torch.zeros(len(fake))])
+    # class weights so both classes count equally whatever their sizes
+    cw = torch.cat([torch.full((len(truth),), 0.5 * len(x) / len(truth)),
+                    torch.full((len(fake),), 0.5 * len(x) / len(fake))])
+    disc.train()
+    total, n = 0.0, 0
+    for _ in range(epochs):
+        for idx in torch.randperm(len(x), generator=gen).split(batch_size):
+            loss = nn.functional.binary_cross_entropy_with_logits(
+                disc(x[idx]), y[idx], weight=cw[idx])
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            total += float(loss.detach()) * len(idx)
+            n += len(idx)
+    disc.eval()
+    return total / max(n, 1)
+
+
+def balanced_bce(disc: Discriminator, truth: Tensor, fake: Tensor) -> float:
+    """Class-balanced binary cross-entropy of ``disc`` on held-out raw observables."""
+    with torch.no_grad():
+        lt, lf = disc.logit(truth), disc.logit(fake)
+        return 0.5 * float(nn.functional.softplus(-lt).mean() + nn.functional.softplus(lf).mean())
 
 
 def load_discriminators(

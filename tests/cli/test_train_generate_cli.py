@@ -55,8 +55,8 @@ def workdir(tmp_path_factory) -> Path:
     return d
 
 
-def train(workdir: Path, name: str, *extra: str) -> Path:
-    out = workdir / f"run_{name}"
+def train(workdir: Path, name: str, *extra: str, tag: str = "") -> Path:
+    out = workdir / f"run_{name}{tag}"
     code = main(["-q", "train", "--config", str(workdir / f"{name}.json"), "--data",
                  str(workdir / "train.root"), "--out", str(out), *extra])
     assert code == 0
@@ -337,7 +337,8 @@ def test_train_generate_validate_end_to_end(tmp_path):
 
 
 def test_representation_option_trains_the_recoil_map_and_generates(workdir, tmp_path):
-    out = train(workdir, "inn", "--representation", "recoil", "--multiplicity", "chain")
+    out = train(workdir, "inn", "--representation", "recoil", "--multiplicity", "chain",
+                tag="_recoil")
     config = json.loads((out / "generator.json").read_text())
     assert config["representation"] == "recoil"
     assert config["preprocessing"]["1"]["feature_names"][3:5] == ["balance_pt", "balance_phi"]
@@ -363,3 +364,26 @@ def test_generate_compression_option(inn_model, tmp_path, capsys):
     assert exit_info.value.code == 2
     assert "--compression" in capsys.readouterr().err
     assert not (tmp_path / "bad.root").exists()
+
+
+def test_fit_reweighter_then_generate_reweight(workdir, tmp_path, capsys):
+    model = train(workdir, "inn", "--multiplicity", "chain", "--representation", "recoil",
+                  tag="_reweighter")
+    assert main(["-q", "generate", "--model", str(model), "-n", "50", "-o",
+                 str(tmp_path / "no.root"), "--reweight"]) == 2
+    assert "fit-reweighter" in one_line_error(capsys)
+    assert main(["-q", "fit-reweighter", "--model", str(model), "--data",
+                 str(workdir / "train.root"), "--epochs", "2"]) == 0
+    out = tmp_path / "w.root"
+    assert main(["-q", "generate", "--model", str(model), "-n", "600", "-o", str(out),
+                 "--reweight"]) == 0
+    arrays = read(out)
+    assert np.isfinite(arrays["weight"]).all() and (arrays["weight"] > 0).all()
+    for n in (1, 2, 3):  # normalised to mean 1 per multiplicity on a calibration sample
+        assert 0.5 < arrays["weight"][arrays["nJet"] == n].mean() < 2.0
+
+
+def test_fit_reweighter_bad_input(workdir, tmp_path, capsys):
+    assert main(["-q", "fit-reweighter", "--model", str(tmp_path / "nope"), "--data",
+                 str(workdir / "train.root")]) == 2
+    assert "generator.json" in one_line_error(capsys)

@@ -1,0 +1,127 @@
+"""Post-hoc reweighting of any trained generator (the reweighting half of DiscFlow).
+
+DiscFlow (:mod:`hepgen.training.discflow`, arXiv 2110.13632 sec. 4) trains a discriminator D
+alongside the generator and, after training, uses D/(1-D) ~ p_data/p_model as per-event weights.
+Here the discriminator is trained once, after the generator: for each jet multiplicity n,
+training events (label 1) against ``n_generated`` events from the finished generator (label 0),
+on the same physics observables as DiscFlow (m_mumu, pT balance, Delta R, ...), with a held-out
+fraction of both for early stopping. This works for every generator, in particular the
+multiplicity chain, which DiscFlow's per-network coupling does not support. The result is stored
+in the generator directory exactly like DiscFlow's discriminators, so ``hepgen generate
+--reweight`` writes the weights (normalised to mean 1 per multiplicity).
+
+Only the training data are used: the test file stays unseen.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import awkward as ak
+import numpy as np
+import torch
+from torch import Tensor
+
+from hepgen.generators.event import EventGenerator
+from hepgen.physics.errors import HepgenInputError
+from hepgen.physics.preprocessing import split_by_multiplicity
+from hepgen.training.discflow import (
+    DiscFlowConfig,
+    Discriminator,
+    balanced_bce,
+    discriminator_observables,
+    train_discriminator,
+)
+
+
+@dataclass
+class ReweighterConfig:
+    """Hyper-parameters of the post-hoc discriminators (JSON-serialisable)."""
+
+    generated_per_truth: float = 2.0  # generated events per training event of the multiplicity
+    epochs: int = 30
+    patience: int = 5
+    val_fraction: float = 0.2
+    hidden: int = 128
+    layers: int = 3
+    lr: float = 1e-3
+    batch_size: int = 1024
+    seed: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _split(n: int, fraction: float, gen: torch.Generator) -> tuple[Tensor, Tensor]:
+    perm = torch.randperm(n, generator=gen)
+    n_val = max(1, int(round(fraction * n)))
+    return perm[n_val:], perm[:n_val]
+
+
+def fit_discriminator(truth: Tensor, fake: Tensor, names: list[str], cfg: ReweighterConfig,
+                      gen: torch.Generator) -> tuple[Discriminator, list[dict[str, float]]]:
+    """Train one discriminator on raw observables (N, K) with early stopping on held-out
+    class-balanced BCE; returns the best state and the per-epoch history."""
+    disc = Discriminator(names, cfg.hidden, cfg.layers)
+    t_train, t_val = _split(len(truth), cfg.val_fraction, gen)
+    f_train, f_val = _split(len(fake), cfg.val_fraction, gen)
+    disc.encoder.fit(truth[t_train])
+    optimizer = torch.optim.Adam(disc.parameters(), lr=cfg.lr)
+    best, best_state, since, history = float("inf"), copy.deepcopy(disc.state_dict()), 0, []
+    for epoch in range(cfg.epochs):
+        train_loss = train_discriminator(disc, optimizer, truth[t_train], fake[f_train], gen,
+                                         batch_size=cfg.batch_size)
+        val_loss = balanced_bce(disc, truth[t_val], fake[f_val])
+        history.append({"epoch": epoch, "train_bce": train_loss, "val_bce": val_loss})
+        if val_loss < best:
+            best, best_state, since = val_loss, copy.deepcopy(disc.state_dict()), 0
+        else:
+            since += 1
+            if since >= cfg.patience:
+                break
+    disc.load_state_dict(best_state)
+    return disc.eval(), history
+
+
+def fit_reweighter(
+    generator: EventGenerator, events: ak.Array, cfg: ReweighterConfig,
+    on_multiplicity: Callable[[int, list[dict[str, float]]], None] | None = None,
+) -> dict[int, Discriminator]:
+    """Fit one discriminator per multiplicity of ``generator`` (training events ``events``),
+    store them in ``generator.meta["discflow"]`` (with ``"posthoc": True``) and return them.
+    Save the generator with :func:`discriminator_tensors` as ``extra`` to keep them."""
+    by_n = split_by_multiplicity(events)
+    discs, histories = {}, {}
+    for n in generator.multiplicities:
+        if len(by_n.get(n, [])) < 10:
+            raise HepgenInputError(f"fewer than 10 training events with {n} jet(s): cannot "
+                                   "fit its reweighting discriminator")
+        names = discriminator_observables(n)
+        seed = int(np.random.SeedSequence([cfg.seed, n]).generate_state(1)[0])
+        gen, rng = torch.Generator().manual_seed(seed), np.random.default_rng(seed)
+        n_fake = int(round(cfg.generated_per_truth * len(by_n[n])))
+        fake_events, _ = generator.sample_multiplicity(generator.model(n).eval(), n, n_fake,
+                                                       gen, rng)
+        disc = Discriminator(names, cfg.hidden, cfg.layers)
+        truth, fake = disc.encoder.raw(by_n[n]), disc.encoder.raw(fake_events)
+        discs[n], histories[str(n)] = fit_discriminator(truth, fake, names, cfg, gen)
+        if on_multiplicity is not None:
+            on_multiplicity(n, histories[str(n)])
+    disc_config = DiscFlowConfig(disc_hidden=cfg.hidden, disc_layers=cfg.layers, seed=cfg.seed)
+    generator.meta["discflow"] = {
+        "observables": {str(n): d.encoder.names for n, d in discs.items()},
+        "config": disc_config.to_dict(),
+        "posthoc": True,
+        "reweighter_config": cfg.to_dict(),
+        "reweighter_history": histories,
+    }
+    return discs
+
+
+def discriminator_tensors(discs: dict[int, Discriminator]) -> dict[str, Tensor]:
+    """``disc<n>.<param>`` tensors, the layout :func:`~hepgen.training.discflow.
+    load_discriminators` reads from ``weights.pt``."""
+    return {f"disc{n}.{k}": v for n, d in discs.items() for k, v in d.state_dict().items()}

@@ -1,0 +1,82 @@
+"""Post-hoc reweighting (hepgen.training.reweighter, the reweighting half of arXiv 2110.13632
+sec. 4): storage next to the generator, and weights that move a wrong generator towards data."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from hepgen.generators.event import EventGenerator
+from hepgen.physics.errors import HepgenInputError
+from hepgen.physics.events import n_jets
+from hepgen.physics.observables import evaluate_all
+from hepgen.physics.preprocessing import split_by_multiplicity
+from hepgen.training.discflow import load_discriminators
+from hepgen.training.reweighter import (
+    ReweighterConfig,
+    discriminator_tensors,
+    fit_reweighter,
+)
+from hepgen.validation.toys import toy_events
+
+TINY = {"n_blocks": 2, "kind": "affine", "hidden": 16, "n_layers": 2}
+FAST = ReweighterConfig(epochs=15, patience=5, hidden=32, layers=2, batch_size=256)
+
+
+@pytest.fixture(scope="module")
+def untrained():
+    """A generator with fitted preprocessing and random (untrained) networks: clearly wrong."""
+    torch.manual_seed(0)
+    events = toy_events(2000, seed=3)
+    generator = EventGenerator("inn", TINY, multiplicity_model="chain")
+    generator.fit_preprocessing(events)
+    with torch.no_grad():
+        for p in generator.parameters():
+            p.add_(0.3 * torch.randn(p.shape))
+    return generator.eval(), events
+
+
+def test_weights_move_a_wrong_generator_towards_the_data(untrained):
+    generator, events = untrained
+    discs = fit_reweighter(generator, events, FAST)
+    assert set(discs) == {1, 2, 3}
+    truth = split_by_multiplicity(events)[1]
+    sample, _ = generator.sample_multiplicity(generator.model(1), 1, 6000,
+                                              torch.Generator().manual_seed(9),
+                                              np.random.default_rng(9))
+    w = discs[1].event_weights(sample)
+    assert np.isfinite(w).all() and (w > 0).all()
+    for name in ("m_mumu", "pt_mumu", "j1_pt"):
+        t, g = evaluate_all(truth, [name])[name][0], evaluate_all(sample, [name])[name][0]
+        before = abs(np.mean(g) - np.mean(t))
+        after = abs(np.average(g, weights=w) - np.mean(t))
+        assert after < before, name
+
+
+def test_stored_like_discflow_and_survive_save_load(untrained, tmp_path):
+    generator, events = untrained
+    discs = fit_reweighter(generator, events, ReweighterConfig(epochs=2, hidden=16, layers=1))
+    generator.save(tmp_path / "m", extra=discriminator_tensors(discs))
+    loaded, extra = EventGenerator.load(tmp_path / "m")
+    assert loaded.meta["discflow"]["posthoc"] is True
+    assert set(loaded.meta["discflow"]["reweighter_history"]) == {"1", "2", "3"}
+    again = load_discriminators(loaded.meta, extra)
+    sample, _ = generator.sample_events(300, seed=2)
+    two = split_by_multiplicity(sample)[2]
+    np.testing.assert_array_equal(again[2].event_weights(two), discs[2].event_weights(two))
+
+
+def test_too_few_events_of_a_multiplicity_is_an_input_error(untrained):
+    generator, events = untrained
+    only_few = events[few_three_jet_events(events)]
+    with pytest.raises(HepgenInputError, match="3 jet"):
+        fit_reweighter(generator, only_few, FAST)
+
+
+def few_three_jet_events(events) -> np.ndarray:
+    """All 1- and 2-jet events and only five 3-jet events."""
+    counts = n_jets(events)
+    keep = counts < 3
+    keep[np.flatnonzero(counts == 3)[:5]] = True
+    return keep
