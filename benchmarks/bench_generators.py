@@ -10,6 +10,7 @@ with ``--reweight``.
     python benchmarks/bench_generators.py                      # all models, train + evaluate
     python benchmarks/bench_generators.py --reuse              # evaluate existing runs only
     python benchmarks/bench_generators.py --models inn --n 200000
+    python benchmarks/bench_generators.py --models default+rw    # + hepgen fit-reweighter
 """
 
 from __future__ import annotations
@@ -31,6 +32,9 @@ TRAIN_FILE = ROOT / "data_samples" / "zjets_train.root"
 HEPGEN = [sys.executable, "-m", "hepgen", "-q"]
 FROM_REPORTS = False  # --from-reports: summarise existing reports, generate/validate nothing
 REGIONS = ("inclusive", "1j", "2j", "3j")
+#: Models of the per-observable table (all models are in the summary table).
+PER_OBSERVABLE_MODELS = ("inn", "inn_chain", "default_particles", "inn_chain_recoil",
+                         "inn_chain_recoil+rw", "binn_chain_recoil", "fast", "discflow + reweight")
 
 
 def sh(args: list[str]) -> float:
@@ -64,6 +68,29 @@ def evaluate(run_dir: Path, tag: str, n: int, extra: list[str], seed: int = 1) -
     metrics = json.loads((report / "metrics.json").read_text())
     out.unlink()
     return {"generate_s": gen_s, "metrics": metrics}
+
+
+def config_path(model: str) -> Path:
+    """configs/<model>.json (user-facing configs), else benchmarks/configs/<model>.json (the
+    configs of studies)."""
+    user = ROOT / "configs" / f"{model}.json"
+    return user if user.exists() else HERE / "configs" / f"{model}.json"
+
+
+def reweighted(base: str, args: argparse.Namespace) -> dict:
+    """``<base>+rw``: the trained ``base`` run plus ``hepgen fit-reweighter`` (on the training
+    file), generated with ``--reweight``."""
+    source, run_dir = RUNS / base, RUNS / f"{base}_rw"
+    meta = json.loads((source / "run.json").read_text())["meta"]
+    fit_s = 0.0
+    if not (args.reuse and (run_dir / "generator.json").exists()):
+        shutil.rmtree(run_dir, ignore_errors=True)
+        shutil.copytree(source, run_dir)
+        fit_s = sh([*HEPGEN, "fit-reweighter", "--model", str(run_dir), "--data",
+                    str(TRAIN_FILE)])
+    res = evaluate(run_dir, f"{base}_rw", args.n, ["--reweight"])
+    return {"train_s": meta["train_seconds"] + fit_s, "generate_s": res["generate_s"],
+            **summarise(res["metrics"])}
 
 
 def summarise(metrics: dict) -> dict:
@@ -107,8 +134,11 @@ def main() -> None:
     RUNS.mkdir(exist_ok=True)
     results: dict[str, dict] = {} if args.fresh else _earlier_results()
     for model in args.models.split(","):
+        if model.endswith("+rw"):
+            results[model] = reweighted(model[: -len("+rw")], args)
+            continue
         run_dir = RUNS / model
-        meta = train(model, run_dir, ROOT / "configs" / f"{model}.json", args.reuse)
+        meta = train(model, run_dir, config_path(model), args.reuse)
         res = evaluate(run_dir, model, args.n, [])
         results[model] = {"train_s": meta["train_seconds"], "generate_s": res["generate_s"],
                           **summarise(res["metrics"])}
@@ -151,7 +181,7 @@ def render(results: dict[str, dict], args: argparse.Namespace) -> str:
              f"draws × {args.n_per_draw:,}) against the 50,000-event test file. χ²/ndf is the "
              "largest over the regions inclusive, 1j, 2j, 3j. Training on the 100,000-event "
              "training file (10% of it held out for early stopping), 2 CPU cores.\n\n")
-    models = list(results)
+    models = [m for m in PER_OBSERVABLE_MODELS if m in results] or list(results)
     header = ["observable"] + [f"{m} χ²/ndf" for m in models] + [f"{m} sep." for m in models]
     rows = []
     for name in results[models[0]]["observables"]:
@@ -162,9 +192,11 @@ def render(results: dict[str, dict], args: argparse.Namespace) -> str:
                 v = o.get(key)
                 row.append("–" if v is None else (f"{v:.2f}" if key == "chi2_ndf" else f"{v:.1e}"))
         rows.append(row)
-    text += "Per observable, inclusive region:\n\n" + table(header, rows)
-    band = next((r for m, r in results.items() if m.endswith("(draws)")), None)
-    if band:
+    text += (f"Per observable, inclusive region ({', '.join(models)}):\n\n"
+             + table(header, rows))
+    for model, band in results.items():
+        if not model.endswith("(draws)"):
+            continue
         rows = []
         for name, o in band["observables"].items():
             b = o.get("inclusive", {}).get("band")
@@ -172,8 +204,9 @@ def render(results: dict[str, dict], args: argparse.Namespace) -> str:
                 rows.append([name, b.get("n_draws"), _pct(b.get("coverage_band")),
                              _pct(b.get("coverage_total")), f"{b.get('median_rel_width', 0):.3f}"])
         if rows:
-            text += ("\n\nBINN band coverage (inclusive): fraction of bins where the posterior "
-                     "band alone / band ⊕ statistical errors covers |generated − test|:\n\n")
+            text += (f"\n\n{model}: band coverage (inclusive), the fraction of bins where the "
+                     "posterior band alone / band ⊕ statistical errors covers "
+                     "|generated − test|:\n\n")
             text += table(["observable", "draws", "band only", "band ⊕ stat",
                            "median rel. width"], rows)
     return text

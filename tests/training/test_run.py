@@ -128,12 +128,15 @@ def test_run_config_rejects_unknown_keys_and_families():
     assert cfg.family == "binn"
 
 
-CONFIG_DIR = __import__("pathlib").Path(__file__).resolve().parents[2] / "configs"
+ROOT_DIR = __import__("pathlib").Path(__file__).resolve().parents[2]
+CONFIGS = sorted([*(ROOT_DIR / "configs").glob("*.json"),
+                  *(ROOT_DIR / "benchmarks" / "configs").glob("*.json")])
 
 
-@pytest.mark.parametrize("path", sorted(CONFIG_DIR.glob("*.json")), ids=lambda p: p.name)
+@pytest.mark.parametrize("path", CONFIGS, ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_every_shipped_config_is_valid(path):
-    """configs/*.json parse, name a registered family and build its network; described."""
+    """configs/*.json and the study configs of benchmarks/configs parse, name a registered
+    family and build its network; described."""
     data = json.loads(path.read_text())
     assert data.get("description"), f"{path.name} needs a description"
     config = RunConfig.from_dict(data, source=path.name)
