@@ -78,9 +78,26 @@ WROTE = re.compile(r"wrote (\d+) events .* in ([0-9.]+) s")
 # --------------------------------------------------------------------------------------------
 
 
+#: Runs ``python -m hepgen ARGS`` and prints the process's own peak RSS (VmHWM of its address
+#: space, from /proc) to stderr at exit. ``wait4``'s ru_maxrss is not enough: Linux carries the
+#: parent's peak over fork + exec, so a small child of a large benchmark process reported the
+#: parent's 1.8 GB.
+HWM_WRAPPER = """
+import re, runpy, sys
+sys.argv = ["hepgen", *sys.argv[1:]]
+try:
+    runpy.run_module("hepgen", run_name="__main__")
+finally:
+    status = open("/proc/self/status").read()
+    sys.stderr.write("HEPGEN_VMHWM_KB " + re.search(r"VmHWM:\\s+(\\d+)", status).group(1) + "\\n")
+"""
+HWM = re.compile(r"HEPGEN_VMHWM_KB (\d+)")
+
+
 def run_child(argv: list[str]) -> dict[str, Any]:
-    """Run ``argv`` in a fresh process: wall time [s], peak RSS [MB] (its own, from wait4),
-    stdout. Raises RuntimeError with the child's stderr on failure."""
+    """Run ``argv`` in a fresh process: wall time [s], peak RSS [MB] (the child's own: VmHWM
+    when run through :data:`HWM_WRAPPER`, else wait4's ru_maxrss, which may include the
+    parent's peak), stdout. Raises RuntimeError with the child's stderr on failure."""
     start = time.perf_counter()
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         proc = subprocess.Popen(argv, stdout=out, stderr=err, cwd=REPO)
@@ -92,11 +109,13 @@ def run_child(argv: list[str]) -> dict[str, Any]:
         stdout, stderr = out.read(), err.read()
     if proc.returncode:
         raise RuntimeError(f"{' '.join(argv)} failed ({proc.returncode}):\n{stderr[-3000:]}")
-    return {"wall_s": wall, "peak_rss_mb": usage.ru_maxrss * KB / MB, "stdout": stdout}
+    own = HWM.search(stderr)
+    peak_kb = int(own.group(1)) if own else usage.ru_maxrss
+    return {"wall_s": wall, "peak_rss_mb": peak_kb * KB / MB, "stdout": stdout}
 
 
 def hepgen(*args: str) -> list[str]:
-    return [sys.executable, "-m", "hepgen", "--quiet", *args]
+    return [sys.executable, "-c", HWM_WRAPPER, "--quiet", *args]
 
 
 def generate_once(model: Path, n: int, threads: int, batch: int, out: Path) -> dict[str, Any]:
@@ -531,6 +550,9 @@ def main() -> int:
     parser.add_argument("--max-memory-run-s", type=float, default=DEFAULT_MAX_MEMORY_RUN_S,
                         help="skip peak-RSS runs predicted to take longer (default 180)")
     parser.add_argument("--no-results-md", action="store_true", help="do not update RESULTS.md")
+    parser.add_argument("--name", default="",
+                        help="suffix of the results file and RESULTS.md section, for a model "
+                        "other than the shipped default (e.g. --name fast)")
     args = parser.parse_args()
     args.model = args.model.resolve()
     n = int(args.n)
@@ -583,7 +605,8 @@ def main() -> int:
         if s:
             ratios[f"{g['threads']}_threads_{s['jobs']}_jobs"] = (
                 g["events_per_s_per_core"] / s["kept_per_s_per_core"])
-    path = save_json("generate", {
+    name = "generate" + (f"_{args.name}" if args.name else "")
+    path = save_json(name, {
         "description": "hepgen generate end to end vs hepgen simulate; chunk profile; "
                        "matmul roofline; peak RSS vs n",
         "model": str(args.model),
@@ -599,7 +622,9 @@ def main() -> int:
     })
     print(f"\nwrote {path}")
     if not args.no_results_md:
-        update_section("generate", "generate: sampling throughput vs Pythia and vs matmul", body)
+        title = "generate: sampling throughput vs Pythia and vs matmul"
+        update_section(name, title + (f" ({args.name}: {args.model.name})" if args.name else ""),
+                       body)
     return 0
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import pickle
+from pathlib import Path
 
 import awkward as ak
 import numpy as np
@@ -199,3 +200,19 @@ def test_save_is_atomic_and_leaves_no_temporary_files(make_events, tmp_path):
     # weights.pt holds tensors only: loadable with weights_only=True
     tensors = torch.load(model_dir / WEIGHTS_NAME, weights_only=True)
     assert all(isinstance(v, torch.Tensor) for v in tensors.values())
+
+
+SHIPPED = Path(__file__).resolve().parents[2] / "data_samples"
+
+
+@pytest.mark.parametrize("name", ["default_generator", "fast_generator"])
+def test_shipped_generators_load_and_sample_in_the_physics_domain(name):
+    generator, extra = EventGenerator.load(SHIPPED / name)
+    assert generator.representation == "recoil" and generator.multiplicity_model == "chain"
+    events, _ = generator.sample_events(2000, seed=3)
+    counts = ak.to_numpy(ak.num(events.Jet, axis=1))
+    assert set(np.unique(counts)) == {1, 2, 3}
+    assert ak.min(events.Jet.pt) >= 20.0 and ak.max(abs(events.Jet.eta)) <= 5.0
+    assert ak.all(ak.sum(events.Muon.charge, axis=1) == 0)
+    m = ak.to_numpy((events.Muon[:, 0] + events.Muon[:, 1]).mass)
+    assert 85.0 < np.median(m) < 97.0  # a Z peak, not noise
