@@ -69,7 +69,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--compression", type=compression_option, default="zstd:1",
                         metavar="ALG[:LEVEL]",
                         help="ROOT basket compression: zstd, zlib, lz4, lzma or none, optional "
-                        "level 1-9 (default zstd:1: ~4x faster to write than zlib:1 for a ~20%% "
+                        "level 1-9 (default zstd:1: ~5x faster to write than zlib:1 for a ~20%% "
                         "larger file; ROOT >= 6.20 and uproot read it)")
     parser.set_defaults(func=run)
 
