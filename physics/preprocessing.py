@@ -22,7 +22,10 @@ Round trips are exact to float64 rounding: pT to ~1e-15 relative; eta, jet mass 
 (modulo 2 pi) to ~1e-15 times their scale in absolute terms (standardisation shifts by the
 mean, so values near 0 keep an absolute, not a relative, precision). Muon pT uses log(pT) with
 no offset (muons have no cut). The fitted state is JSON (:meth:`EventPreprocessor.save`), never
-a pickle. This module computes no four-vector physics itself: it reads pT/eta/phi/mass from the
+a pickle. :mod:`hepgen.physics.recoil` is an alternative map with the same interface and
+dimensions (the event's pT balance and the dimuon mass as features; the shipped default uses
+it); :mod:`hepgen.physics.representations` picks one by name. This module computes no
+four-vector physics itself: it reads pT/eta/phi/mass from the
 record and uses :mod:`hepgen.physics.observables` for azimuthal differences.
 """
 

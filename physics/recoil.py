@@ -8,11 +8,11 @@ either). Features, in this order::
     j1_pt, j1_eta, j1_mass, balance_pt, balance_phi, z_rapidity, z_mass,
     decay_costheta, decay_phi, (j<k>_pt, j<k>_eta, j<k>_phi, j<k>_mass) for k = 2..n
 
-Why (benchmarks/RESULTS.md, "Representation"): in the particle map the two observables the
-shipped generator missed most are derived quantities that need a cancellation between many
-features: the pT balance |pT(mu mu) + sum pT(jets)| (a few GeV out of ~100 GeV vectors) and the
-dimuon mass (a narrow peak from six muon features). Here both are features of their own, so the
-flow learns them as one-dimensional marginals:
+Why (benchmarks/RESULTS.md, "Generators: what the numbers say"): in the particle map the two
+observables the shipped generator missed most are derived quantities that need a cancellation
+between many features: the pT balance |pT(mu mu) + sum pT(jets)| (a few GeV out of ~100 GeV
+vectors) and the dimuon mass (a narrow peak from six muon features). Here both are features of
+their own, so the flow learns them as one-dimensional marginals:
 
 1. Frame: the event is rotated about the beam axis so that the leading jet has phi = 0 (dropped;
    the inverse draws a uniform global phi or takes it as an array). Other angles are relative to it.
@@ -125,14 +125,7 @@ class RecoilPreprocessor(EventPreprocessor):
         jet = {f: _regular(events.Jet[f], self.n_jets) for f in KINEMATIC_FIELDS}
         phi0 = jet["phi"][:, 0]
         jet_phi = delta_phi(jet["phi"], phi0[:, None])
-        mu = {f: _regular(events.Muon[f], 2) for f in ("pt", "eta", "phi", "mass")}
-        charge = _regular(events.Muon.charge, 2)
-        muons = [_rotated_muon(mu, i, phi0) for i in range(2)]
-        pair = muons[0] + muons[1]
-        negative = np.where(charge[:, 0] < 0, 0, 1)
-        daughter = four_vector(*(np.where(negative == 0, getattr(muons[0], c),
-                                          getattr(muons[1], c)) for c in ("px", "py", "pz", "E")))
-        cos_theta, decay_phi = rest_frame_direction(daughter, pair)
+        pair, cos_theta, decay_phi = _pair_and_decay(events, phi0)
         jx, jy = _cartesian(jet["pt"], jet_phi)
         bx, by = pair.px + jx.sum(axis=1), pair.py + jy.sum(axis=1)
         columns = [jet["pt"][:, 0], jet["eta"][:, 0], jet["mass"][:, 0], np.hypot(bx, by),
@@ -168,6 +161,19 @@ class RecoilPreprocessor(EventPreprocessor):
         }
         stack["phi"] = wrap_phi(stack["phi"] + rot[:, None])
         return build_events(muon, {f: _jagged(v) for f, v in stack.items()})
+
+
+def _pair_and_decay(events: ak.Array, phi0: FloatArray
+                    ) -> tuple[vector.MomentumNumpy4D, FloatArray, FloatArray]:
+    """The dimuon four-vector (N,) in the frame rotated by -phi0, and the negative muon's
+    (cos theta*, phi*) in its rest frame."""
+    mu = {f: _regular(events.Muon[f], 2) for f in ("pt", "eta", "phi", "mass")}
+    muons = [_rotated_muon(mu, i, phi0) for i in range(2)]
+    first_is_negative = _regular(events.Muon.charge, 2)[:, 0] < 0
+    negative = four_vector(*(np.where(first_is_negative, getattr(muons[0], c),
+                                      getattr(muons[1], c)) for c in ("px", "py", "pz", "E")))
+    pair = muons[0] + muons[1]
+    return pair, *rest_frame_direction(negative, pair)
 
 
 def _rotated_muon(mu: dict[str, FloatArray], i: int, phi0: FloatArray) -> vector.MomentumNumpy4D:
