@@ -17,12 +17,25 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 
+#: Generator candidates of the precision table (configs/ or benchmarks/configs/; "+rw": with
+#: hepgen fit-reweighter).
+GENERATOR_MODELS = ("inn", "discflow", "binn_small", "inn_chain", "default_particles",
+                    "inn_chain_recoil", "inn_chain_recoil+rw", "staged", "staged+rw", "fast",
+                    "fast_spline", "default_recoil_60ep", "recoil_60full", "binn_chain_recoil")
+
 #: name -> argument list; the order is the order of RESULTS.md.
 BENCHMARKS: dict[str, list[str]] = {
     "simulate": ["bench_simulate.py", "--n", "2000", "--repeats", "2"],
     "io": ["bench_io.py", "--n-events", "1e6", "--repeats", "3"],
     "validate": ["bench_validate.py", "--sizes", "100000,1000000", "--no-plots-too"],
     "generate": ["bench_generate.py"],
+    "generate-fast": ["bench_generate.py", "--model",
+                      str(HERE.parent / "data_samples" / "fast_generator"), "--name", "fast"],
+    # trains every candidate that is not in runs/ yet (hours on 2 cores), then evaluates
+    "generators": ["bench_generators.py", "--reuse", "--models", ",".join(GENERATOR_MODELS)],
+    "selection": ["bench_selection.py", "--sim-jobs", "1", "--models",
+                  ",".join(m for m in GENERATOR_MODELS if "+" not in m and "discflow" not in m
+                           and m not in ("inn", "binn_small"))],
     "quantum-throughput": ["bench_quantum_throughput.py", "--qubits", "4,6,8,10,12",
                            "--repeats", "3"],
     "qinn-study": ["bench_qinn_study.py"],
