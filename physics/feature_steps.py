@@ -187,71 +187,62 @@ class ShiftedLogTransform(FeatureStep):
         self.shift, self.offset = float(params["shift"]), float(params["offset"])
 
 
-class PhiArtanhTransform(FeatureStep):
+class _ArtanhTransform(FeatureStep):
+    """``u = artanh((1 - eps) x / h)`` on x in [-h, h] (half-width h = :attr:`HALF_WIDTH`);
+    inverse ``h tanh(u) / (1 - eps)``, clipped to [-h, h] when :attr:`CLIP_INVERSE`."""
+
+    HALF_WIDTH: ClassVar[float]
+    CLIP_INVERSE: ClassVar[bool]
+
+    def __init__(self, name: str, dim: int, columns: Sequence[int], *, eps: float) -> None:
+        super().__init__(name, dim, columns)
+        if not 0.0 < eps < 1.0:
+            raise ValueError(f"{name}: eps must be in (0, 1), got {eps}")
+        self.eps = float(eps)
+
+    def _outside_domain(self, block: FloatArray) -> npt.NDArray[np.bool_]:
+        return ~(np.isfinite(block) & (np.abs(block) <= self.HALF_WIDTH))
+
+    def _forward(self, block: FloatArray) -> FloatArray:
+        return np.arctanh((1.0 - self.eps) * (block / self.HALF_WIDTH))
+
+    def _inverse(self, block: FloatArray) -> FloatArray:
+        x = self.HALF_WIDTH * (np.tanh(block) / (1.0 - self.eps))
+        return np.clip(x, -self.HALF_WIDTH, self.HALF_WIDTH) if self.CLIP_INVERSE else x
+
+    def params(self) -> dict[str, Any]:
+        return {"eps": self.eps}
+
+    def load_params(self, params: dict[str, Any]) -> None:
+        self.eps = float(params["eps"])
+
+
+class PhiArtanhTransform(_ArtanhTransform):
     """``u = artanh((1 - eps) phi / pi)`` on phi in [-pi, pi]; inverse ``pi tanh(u) / (1 - eps)``.
 
     The factor (1 - eps) keeps phi = +-pi finite (|u| <= artanh(1 - eps)); the inverse of any
     finite u lies in (-pi / (1 - eps), pi / (1 - eps)): wrap it to (-pi, pi] when leaving the
-    rotated frame. arXiv 2110.13632 uses artanh(phi / pi).
+    rotated frame (not clipped: an angle wraps). arXiv 2110.13632 uses artanh(phi / pi).
     """
 
     kind = "phi_artanh"
+    HALF_WIDTH = np.pi
+    CLIP_INVERSE = False
 
     def domain(self) -> str:
         return "[-pi, pi]"
 
-    def __init__(self, name: str, dim: int, columns: Sequence[int], *, eps: float) -> None:
-        super().__init__(name, dim, columns)
-        if not 0.0 < eps < 1.0:
-            raise ValueError(f"{name}: eps must be in (0, 1), got {eps}")
-        self.eps = float(eps)
 
-    def _outside_domain(self, block: FloatArray) -> npt.NDArray[np.bool_]:
-        return ~(np.isfinite(block) & (np.abs(block) <= np.pi))
-
-    def _forward(self, block: FloatArray) -> FloatArray:
-        return np.arctanh((1.0 - self.eps) * (block / np.pi))
-
-    def _inverse(self, block: FloatArray) -> FloatArray:
-        return np.pi * (np.tanh(block) / (1.0 - self.eps))
-
-    def params(self) -> dict[str, Any]:
-        return {"eps": self.eps}
-
-    def load_params(self, params: dict[str, Any]) -> None:
-        self.eps = float(params["eps"])
-
-
-class CosineArtanhTransform(FeatureStep):
+class CosineArtanhTransform(_ArtanhTransform):
     """``u = artanh((1 - eps) c)`` on c in [-1, 1] (a cosine, e.g. cos theta* of the decay);
-    inverse ``tanh(u) / (1 - eps)``, clipped to [-1, 1]. Same construction as
-    :class:`PhiArtanhTransform` with half-width 1."""
+    inverse ``tanh(u) / (1 - eps)``, clipped to [-1, 1] (a cosine does not wrap)."""
 
     kind = "cos_artanh"
+    HALF_WIDTH = 1.0
+    CLIP_INVERSE = True
 
     def domain(self) -> str:
         return "[-1, 1]"
-
-    def __init__(self, name: str, dim: int, columns: Sequence[int], *, eps: float) -> None:
-        super().__init__(name, dim, columns)
-        if not 0.0 < eps < 1.0:
-            raise ValueError(f"{name}: eps must be in (0, 1), got {eps}")
-        self.eps = float(eps)
-
-    def _outside_domain(self, block: FloatArray) -> npt.NDArray[np.bool_]:
-        return ~(np.isfinite(block) & (np.abs(block) <= 1.0))
-
-    def _forward(self, block: FloatArray) -> FloatArray:
-        return np.arctanh((1.0 - self.eps) * block)
-
-    def _inverse(self, block: FloatArray) -> FloatArray:
-        return np.clip(np.tanh(block) / (1.0 - self.eps), -1.0, 1.0)
-
-    def params(self) -> dict[str, Any]:
-        return {"eps": self.eps}
-
-    def load_params(self, params: dict[str, Any]) -> None:
-        self.eps = float(params["eps"])
 
 
 class Standardise(FeatureStep):
