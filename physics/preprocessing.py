@@ -72,7 +72,7 @@ MUON_FEATURES: tuple[str, ...] = ("mu1_pt", "mu1_eta", "mu2_pt", "mu2_eta", "mu2
 
 def feature_names(n_jets: int) -> tuple[str, ...]:
     """Names of the D = 5 + 4 n features for ``n_jets`` jets (kinematic meaning, frame-rotated)."""
-    _check_multiplicity(n_jets)
+    check_multiplicity(n_jets)
     jets = tuple(f"j{k}_{f}" for k in range(1, n_jets + 1) for f in KINEMATIC_FIELDS)
     return MUON_FEATURES + jets
 
@@ -82,7 +82,8 @@ def feature_dim(n_jets: int) -> int:
     return len(feature_names(n_jets))
 
 
-def _check_multiplicity(n: int) -> None:
+def check_multiplicity(n: int) -> None:
+    """Raise ValueError unless ``n`` is a modelled jet multiplicity (MIN_JETS..MAX_JETS)."""
     if not MIN_JETS <= n <= MAX_JETS:
         raise ValueError(f"n_jets must be in {MIN_JETS}..{MAX_JETS}, got {n}")
 
@@ -99,13 +100,14 @@ def split_by_multiplicity(events: ak.Array) -> dict[int, ak.Array]:
     return {int(n): events[counts == n] for n in np.unique(counts)}
 
 
-def _regular(values: ak.Array, width: int) -> FloatArray:
+def regular_array(values: ak.Array, width: int) -> FloatArray:
     """Jagged (N, var) with every row of length ``width`` -> float64 (N, width)."""
     flat = ak.to_numpy(ak.flatten(values, axis=1)).astype(np.float64)
     return flat.reshape(len(values), width)
 
 
-def _jagged(values: FloatArray) -> ak.Array:
+def jagged_array(values: FloatArray) -> ak.Array:
+    """Regular float64 (N, width) -> jagged awkward (N, var) rows, for building a record."""
     return ak.from_regular(ak.Array(values), axis=1)
 
 
@@ -135,7 +137,7 @@ class EventPreprocessor:
         jet_mass_offset: float = JET_MASS_LOG_OFFSET,
         phi_eps: float = PHI_ARTANH_EPS,
     ) -> None:
-        _check_multiplicity(n_jets)
+        check_multiplicity(n_jets)
         self.n_jets, self.jet_pt_min = int(n_jets), float(jet_pt_min)
         self.jet_pt_offset, self.jet_mass_offset = float(jet_pt_offset), float(jet_mass_offset)
         self.phi_eps = float(phi_eps)
@@ -195,8 +197,8 @@ class EventPreprocessor:
         """Frame-rotated kinematics (N, D) in :attr:`feature_names` order: GeV, rad, phi
         relative to the leading muon in (-pi, pi]. Raises HepgenInputError for a wrong record."""
         self._check_record(events)
-        mu = {f: _regular(events.Muon[f], 2) for f in ("pt", "eta", "phi")}
-        jet = {f: _regular(events.Jet[f], self.n_jets) for f in KINEMATIC_FIELDS}
+        mu = {f: regular_array(events.Muon[f], 2) for f in ("pt", "eta", "phi")}
+        jet = {f: regular_array(events.Jet[f], self.n_jets) for f in KINEMATIC_FIELDS}
         phi0 = mu["phi"][:, 0]
         columns = [mu["pt"][:, 0], mu["eta"][:, 0], mu["pt"][:, 1], mu["eta"][:, 1],
                    delta_phi(mu["phi"][:, 1], phi0)]
@@ -218,16 +220,16 @@ class EventPreprocessor:
         col = {name: x[:, i] for i, name in enumerate(self.feature_names)}
         rot = np.asarray(phi_rotation, dtype=np.float64)
         muon = {
-            "pt": _jagged(np.column_stack([col["mu1_pt"], col["mu2_pt"]])),
-            "eta": _jagged(np.column_stack([col["mu1_eta"], col["mu2_eta"]])),
-            "phi": _jagged(np.column_stack([wrap_phi(rot), wrap_phi(col["mu2_phi"] + rot)])),
-            "charge": _jagged(np.column_stack([charge_sign, -charge_sign]).astype(np.int32)),
+            "pt": jagged_array(np.column_stack([col["mu1_pt"], col["mu2_pt"]])),
+            "eta": jagged_array(np.column_stack([col["mu1_eta"], col["mu2_eta"]])),
+            "phi": jagged_array(np.column_stack([wrap_phi(rot), wrap_phi(col["mu2_phi"] + rot)])),
+            "charge": jagged_array(np.column_stack([charge_sign, -charge_sign]).astype(np.int32)),
         }
         jets = range(1, self.n_jets + 1)
         stack = {f: np.column_stack([col[f"j{k}_{f}"] for k in jets]).reshape(len(x), -1)
                  for f in KINEMATIC_FIELDS}
         stack["phi"] = wrap_phi(stack["phi"] + rot[:, None])
-        return build_events(muon, {f: _jagged(v) for f, v in stack.items()})
+        return build_events(muon, {f: jagged_array(v) for f, v in stack.items()})
 
     # -- the public map ---------------------------------------------------------------------
 

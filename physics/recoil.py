@@ -56,9 +56,9 @@ from hepgen.physics.preprocessing import (
     EventPreprocessor,
     FloatArray,
     IntArray,
-    _check_multiplicity,
-    _jagged,
-    _regular,
+    check_multiplicity,
+    jagged_array,
+    regular_array,
 )
 from hepgen.physics.two_body import decay, four_vector, from_rapidity, rest_frame_direction
 
@@ -71,7 +71,7 @@ EVENT_FEATURES: tuple[str, ...] = (
 
 def recoil_feature_names(n_jets: int) -> tuple[str, ...]:
     """Names of the D = 5 + 4 n features of the recoil representation for ``n_jets`` jets."""
-    _check_multiplicity(n_jets)
+    check_multiplicity(n_jets)
     extra = tuple(f"j{k}_{f}" for k in range(2, n_jets + 1) for f in KINEMATIC_FIELDS)
     return EVENT_FEATURES + extra
 
@@ -122,7 +122,7 @@ class RecoilPreprocessor(EventPreprocessor):
     def kinematics(self, events: ak.Array) -> FloatArray:
         """Frame-rotated recoil kinematics (N, D) in :attr:`feature_names` order (GeV, rad)."""
         self._check_record(events)
-        jet = {f: _regular(events.Jet[f], self.n_jets) for f in KINEMATIC_FIELDS}
+        jet = {f: regular_array(events.Jet[f], self.n_jets) for f in KINEMATIC_FIELDS}
         phi0 = jet["phi"][:, 0]
         jet_phi = delta_phi(jet["phi"], phi0[:, None])
         pair, cos_theta, decay_phi = _pair_and_decay(events, phi0)
@@ -153,23 +153,24 @@ class RecoilPreprocessor(EventPreprocessor):
         pair = from_rapidity(bx - jx.sum(axis=1), by - jy.sum(axis=1), col["z_rapidity"],
                              col["z_mass"])
         negative, positive = decay(pair, col["decay_costheta"], col["decay_phi"], MUON_MASS)
+        muon_phi = wrap_phi(np.column_stack([negative.phi, positive.phi]) + rot[:, None])
         muon = {
-            "pt": _jagged(np.column_stack([negative.pt, positive.pt])),
-            "eta": _jagged(np.column_stack([negative.eta, positive.eta])),
-            "phi": _jagged(wrap_phi(np.column_stack([negative.phi, positive.phi]) + rot[:, None])),
-            "charge": _jagged(np.tile(np.array([-1, 1], dtype=np.int32), (len(x), 1))),
+            "pt": jagged_array(np.column_stack([negative.pt, positive.pt])),
+            "eta": jagged_array(np.column_stack([negative.eta, positive.eta])),
+            "phi": jagged_array(muon_phi),
+            "charge": jagged_array(np.tile(np.array([-1, 1], dtype=np.int32), (len(x), 1))),
         }
         stack["phi"] = wrap_phi(stack["phi"] + rot[:, None])
-        return build_events(muon, {f: _jagged(v) for f, v in stack.items()})
+        return build_events(muon, {f: jagged_array(v) for f, v in stack.items()})
 
 
 def _pair_and_decay(events: ak.Array, phi0: FloatArray
                     ) -> tuple[vector.MomentumNumpy4D, FloatArray, FloatArray]:
     """The dimuon four-vector (N,) in the frame rotated by -phi0, and the negative muon's
     (cos theta*, phi*) in its rest frame."""
-    mu = {f: _regular(events.Muon[f], 2) for f in ("pt", "eta", "phi", "mass")}
+    mu = {f: regular_array(events.Muon[f], 2) for f in ("pt", "eta", "phi", "mass")}
     muons = [_rotated_muon(mu, i, phi0) for i in range(2)]
-    first_is_negative = _regular(events.Muon.charge, 2)[:, 0] < 0
+    first_is_negative = regular_array(events.Muon.charge, 2)[:, 0] < 0
     negative = four_vector(*(np.where(first_is_negative, getattr(muons[0], c),
                                       getattr(muons[1], c)) for c in ("px", "py", "pz", "E")))
     pair = muons[0] + muons[1]
