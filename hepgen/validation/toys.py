@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import awkward as ak
 import numpy as np
-import vector
 
 from hepgen.physics.constants import JET_PT_MIN, MUON_MASS, Z_MASS
 from hepgen.physics.events import build_events, event_draws, event_weights, has_jets
+from hepgen.physics.two_body import decay, from_rapidity
 
 #: Z width used for the toy Breit-Wigner [GeV].
 TOY_Z_WIDTH: float = 2.4952
@@ -72,31 +72,11 @@ def toy_events(
     z_phi = rng.uniform(-np.pi, np.pi, n)
     z_y = rng.normal(0.0, TOY_Z_RAPIDITY_SIGMA / 2.0, n)
     z_m = _truncated_breit_wigner(rng, n)
-    m_t = np.hypot(z_m, z_pt)
-    z = vector.array(
-        {
-            "px": z_pt * np.cos(z_phi),
-            "py": z_pt * np.sin(z_phi),
-            "pz": m_t * np.sinh(z_y),
-            "E": m_t * np.cosh(z_y),
-        }
-    )
+    z = from_rapidity(z_pt * np.cos(z_phi), z_pt * np.sin(z_phi), z_y, z_m)
     # Isotropic two-body decay in the Z rest frame, then boost to the lab.
     cos_t = rng.uniform(-1.0, 1.0, n)
     phi_s = rng.uniform(-np.pi, np.pi, n)
-    p_star = np.sqrt(np.maximum((z_m / 2.0) ** 2 - MUON_MASS**2, 0.0))
-    sin_t = np.sqrt(1.0 - cos_t**2)
-    muons = []
-    for sign in (1.0, -1.0):
-        rest = vector.array(
-            {
-                "px": sign * p_star * sin_t * np.cos(phi_s),
-                "py": sign * p_star * sin_t * np.sin(phi_s),
-                "pz": sign * p_star * cos_t,
-                "E": np.hypot(p_star, MUON_MASS),
-            }
-        )
-        muons.append(rest.boost_p4(z))
+    muons = decay(z, cos_t, phi_s, MUON_MASS)  # (positive, negative): charges below
     counts2 = np.full(n, 2)
     muon = {
         "pt": ak.unflatten(np.stack([m.pt for m in muons], axis=1).ravel(), counts2),
