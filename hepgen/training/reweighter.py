@@ -61,11 +61,11 @@ def _split(n: int, fraction: float, gen: torch.Generator) -> tuple[Tensor, Tenso
     return perm[n_val:], perm[:n_val]
 
 
-def fit_discriminator(truth: Tensor, fake: Tensor, names: list[str], cfg: ReweighterConfig,
-                      gen: torch.Generator) -> tuple[Discriminator, list[dict[str, float]]]:
-    """Train one discriminator on raw observables (N, K) with early stopping on held-out
-    class-balanced BCE; returns the best state and the per-epoch history."""
-    disc = Discriminator(names, cfg.hidden, cfg.layers)
+def fit_discriminator(disc: Discriminator, truth: Tensor, fake: Tensor, cfg: ReweighterConfig,
+                      gen: torch.Generator) -> list[dict[str, float]]:
+    """Train ``disc`` on raw observables (N, K) (its encoder fitted here, on the training
+    part of ``truth``) with early stopping on held-out class-balanced BCE; leaves ``disc`` at
+    its best epoch, in eval mode, and returns the per-epoch history."""
     t_train, t_val = _split(len(truth), cfg.val_fraction, gen)
     f_train, f_val = _split(len(fake), cfg.val_fraction, gen)
     disc.encoder.fit(truth[t_train])
@@ -83,7 +83,8 @@ def fit_discriminator(truth: Tensor, fake: Tensor, names: list[str], cfg: Reweig
             if since >= cfg.patience:
                 break
     disc.load_state_dict(best_state)
-    return disc.eval(), history
+    disc.eval()
+    return history
 
 
 def fit_reweighter(
@@ -105,9 +106,12 @@ def fit_reweighter(
         n_fake = int(round(cfg.generated_per_truth * len(by_n[n])))
         fake_events, _ = generator.sample_multiplicity(generator.model(n).eval(), n, n_fake,
                                                        gen, rng)
-        disc = Discriminator(names, cfg.hidden, cfg.layers)
+        with torch.random.fork_rng():  # initial weights from the seed, not the global state
+            torch.manual_seed(seed)
+            disc = Discriminator(names, cfg.hidden, cfg.layers)
         truth, fake = disc.encoder.raw(by_n[n]), disc.encoder.raw(fake_events)
-        discs[n], histories[str(n)] = fit_discriminator(truth, fake, names, cfg, gen)
+        histories[str(n)] = fit_discriminator(disc, truth, fake, cfg, gen)
+        discs[n] = disc
         if on_multiplicity is not None:
             on_multiplicity(n, histories[str(n)])
     disc_config = DiscFlowConfig(disc_hidden=cfg.hidden, disc_layers=cfg.layers, seed=cfg.seed)

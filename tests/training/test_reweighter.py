@@ -80,3 +80,15 @@ def few_three_jet_events(events) -> np.ndarray:
     keep = counts < 3
     keep[np.flatnonzero(counts == 3)[:5]] = True
     return keep
+
+
+def test_same_seed_gives_the_same_discriminators(untrained):
+    generator, events = untrained
+    cfg = ReweighterConfig(epochs=2, hidden=16, layers=1, seed=4)
+    torch.manual_seed(123)  # the global torch state must not matter
+    a = fit_reweighter(generator, events, cfg)
+    torch.manual_seed(321)
+    b = fit_reweighter(generator, events, cfg)
+    for n in a:
+        for key, value in a[n].state_dict().items():
+            torch.testing.assert_close(b[n].state_dict()[key], value, rtol=0, atol=0)
