@@ -71,9 +71,9 @@ class EventGenerator(nn.Module):
             ``chain`` (``models["chain<k>"]``: the stages of :mod:`hepgen.generators.chain`).
         representation: event <-> feature map, ``particles`` or ``recoil``
             (:mod:`hepgen.physics.representations`).
-        stage_config: chain only: ``{"<k>": {...}}`` entries replacing ``model_config`` options
-            for stage k (e.g. a smaller network for the 2- and 3-jet stages, which see 25 % and
-            5 % of the events).
+        stage_model_config: chain only: ``{"<k>": {...}}`` entries replacing ``model_config``
+            options for stage k (e.g. a smaller network for the 2- and 3-jet stages, which see
+            25 % and 5 % of the events); the config key of the same name in ``hepgen train``.
     """
 
     def __init__(
@@ -83,7 +83,7 @@ class EventGenerator(nn.Module):
         multiplicities: tuple[int, ...] = MULTIPLICITIES,
         multiplicity_model: str = "separate",
         representation: str = "particles",
-        stage_config: Mapping[str, Mapping[str, Any]] | None = None,
+        stage_model_config: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> None:
         super().__init__()
         if representation not in REPRESENTATIONS:
@@ -97,21 +97,21 @@ class EventGenerator(nn.Module):
         self.model_config = dict(model_config)
         self.multiplicities = tuple(int(n) for n in multiplicities)
         self.multiplicity_model = multiplicity_model
-        self.stage_config = {str(k): dict(v) for k, v in (stage_config or {}).items()}
+        self.stage_model_config = {str(k): dict(v) for k, v in (stage_model_config or {}).items()}
         cls = get(family)
         if multiplicity_model == "chain":
             n_stages = max(self.multiplicities)
-            unknown = set(self.stage_config) - {str(k) for k in range(1, n_stages + 1)}
+            unknown = set(self.stage_model_config) - {str(k) for k in range(1, n_stages + 1)}
             if unknown:
-                raise ValueError(f"stage_config names stage(s) {sorted(unknown)}; the chain has "
-                                 f"stages 1..{n_stages}")
+                raise ValueError(f"stage_model_config names stage(s) {sorted(unknown)}; the "
+                                 f"chain has stages 1..{n_stages}")
             self.models = nn.ModuleDict(
-                {f"chain{k}": cls(*stage_dims(k), self.stage_model_config(k))
+                {f"chain{k}": cls(*stage_dims(k), self.config_of_stage(k))
                  for k in range(1, n_stages + 1)}
             )
         else:
-            if self.stage_config:
-                raise ValueError("stage_config needs the multiplicity chain")
+            if self.stage_model_config:
+                raise ValueError("stage_model_config needs the multiplicity chain")
             self.models = nn.ModuleDict(
                 {str(n): cls(EventPreprocessor(n).dim, 0, self.model_config)
                  for n in self.multiplicities}
@@ -120,10 +120,10 @@ class EventGenerator(nn.Module):
         self.fractions: dict[int, float] = {}
         self.meta: dict[str, Any] = {}
 
-    def stage_model_config(self, k: int) -> dict[str, Any]:
+    def config_of_stage(self, k: int) -> dict[str, Any]:
         """The feature-model config of chain stage k: ``model_config`` updated by
-        ``stage_config["k"]``."""
-        return {**self.model_config, **self.stage_config.get(str(k), {})}
+        ``stage_model_config["k"]``."""
+        return {**self.model_config, **self.stage_model_config.get(str(k), {})}
 
     def model(self, n: int) -> FeatureModel:
         """The generator of n-jet features: its network, or its view of the chain."""
@@ -272,7 +272,7 @@ class EventGenerator(nn.Module):
             "multiplicities": list(self.multiplicities),
             "multiplicity_model": self.multiplicity_model,
             "representation": self.representation,
-            "stage_config": self.stage_config,
+            "stage_model_config": self.stage_model_config,
             "fractions": {str(n): f for n, f in self.fractions.items()},
             "preprocessing": {str(n): p.state_dict() for n, p in self.preprocessors.items()},
             "meta": self.meta,
@@ -328,7 +328,7 @@ class EventGenerator(nn.Module):
             gen = cls(config["family"], model_config, tuple(config["multiplicities"]),
                       config.get("multiplicity_model", "separate"),
                       config.get("representation", "particles"),
-                      config.get("stage_config"))
+                      config.get("stage_model_config"))
         except KeyError as err:
             raise HepgenInputError(f"{config_path}: {err.args[0]}") from None
         except (ValueError, TypeError) as err:

@@ -154,18 +154,18 @@ def test_run_config_rejects_bad_multiplicity_options(data, match):
 def test_stage_config_gives_stages_their_own_network_and_survives_save_load(make_events,
                                                                              tmp_path):
     generator = EventGenerator("inn", TINY, multiplicity_model="chain",
-                               stage_config={"3": {"hidden": 8, "n_blocks": 1}})
+                               stage_model_config={"3": {"hidden": 8, "n_blocks": 1}})
     generator.fit_preprocessing(make_events(400, seed=5))
     sizes = [sum(p.numel() for p in m.parameters()) for m in generator.stages()]
     assert sizes[2] < sizes[1]
-    assert generator.stage_model_config(3)["hidden"] == 8
-    assert generator.stage_model_config(2) == TINY
+    assert generator.config_of_stage(3)["hidden"] == 8
+    assert generator.config_of_stage(2) == TINY
     generator.save(tmp_path / "m")
     loaded, _ = EventGenerator.load(tmp_path / "m")
-    assert loaded.stage_config == {"3": {"hidden": 8, "n_blocks": 1}}
+    assert loaded.stage_model_config == {"3": {"hidden": 8, "n_blocks": 1}}
     a, _ = generator.eval().sample_events(200, seed=1)
     b, _ = loaded.sample_events(200, seed=1)
     np.testing.assert_array_equal(ak.to_numpy(ak.flatten(a.Jet.eta)),
                                   ak.to_numpy(ak.flatten(b.Jet.eta)))
     with pytest.raises(ValueError, match="needs the multiplicity chain"):
-        EventGenerator("inn", TINY, stage_config={"2": {"hidden": 8}})
+        EventGenerator("inn", TINY, stage_model_config={"2": {"hidden": 8}})
