@@ -54,17 +54,22 @@ def train(model: str, run_dir: Path, config: Path, reuse: bool) -> dict:
     return json.loads((run_dir / "run.json").read_text())["meta"]
 
 
-def evaluate(run_dir: Path, tag: str, n: int, extra: list[str], seed: int = 1) -> dict:
+def evaluate(run_dir: Path, tag: str, n: int, extra: list[str], seed: int = 1, *,
+             reference: Path = TEST_FILE, label: str = "test", report_prefix: str = "report_",
+             validate_extra: tuple[str, ...] = ()) -> dict:
+    """Generate ``n`` events from ``run_dir`` (generate options ``extra``) into
+    runs/<tag>.root, validate them against ``reference`` into runs/<report_prefix><tag>/, and
+    return the generate time and the metrics (the ROOT file is deleted afterwards)."""
     out = RUNS / f"{tag}.root"
-    report = RUNS / f"report_{tag}"
+    report = RUNS / f"{report_prefix}{tag}"
     if FROM_REPORTS and (report / "metrics.json").exists():
         print(f"reusing {report}", flush=True)
         return {"generate_s": float("nan"),
                 "metrics": json.loads((report / "metrics.json").read_text())}
     gen_s = sh([*HEPGEN, "generate", "--model", str(run_dir), "-n", str(n), "-o", str(out),
                 "--seed", str(seed), *extra])
-    sh([*HEPGEN, "validate", str(out), str(TEST_FILE), "-o", str(report), "--labels",
-        f"{tag},test", "--seed", "0"])
+    sh([*HEPGEN, "validate", str(out), str(reference), "-o", str(report), "--labels",
+        f"{tag},{label}", "--seed", "0", *validate_extra])
     metrics = json.loads((report / "metrics.json").read_text())
     out.unlink()
     return {"generate_s": gen_s, "metrics": metrics}

@@ -17,6 +17,7 @@ import json
 import sys
 from pathlib import Path
 
+import bench_generators
 from _common import HERE, save_json, table, update_section
 from bench_generators import HEPGEN, RUNS, sh, summarise
 
@@ -32,13 +33,11 @@ def selection_file(n: int, seed: int, jobs: int) -> Path:
 
 
 def evaluate(model: str, reference: Path, n: int) -> dict:
-    out, report = RUNS / f"sel_{model}.root", RUNS / f"selection_{model}"
-    sh([*HEPGEN, "generate", "--model", str(RUNS / model), "-n", str(n), "-o", str(out),
-        "--seed", "2"])
-    sh([*HEPGEN, "validate", str(out), str(reference), "-o", str(report), "--labels",
-        f"{model},selection", "--seed", "0", "--no-plots"])
-    out.unlink()
-    return summarise(json.loads((report / "metrics.json").read_text()))
+    """The issue's figures for runs/<model> against the selection file (no plots)."""
+    res = bench_generators.evaluate(RUNS / model, f"selection_{model}", n, [], seed=2,
+                                    reference=reference, label="selection", report_prefix="",
+                                    validate_extra=("--no-plots",))
+    return summarise(res["metrics"])
 
 
 def main() -> None:
