@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 
 import awkward as ak
@@ -32,7 +33,9 @@ def _jagged(a) -> ak.Array:
     return ak.from_regular(ak.Array(np.asarray(a)), axis=1)
 
 
+@functools.cache
 def _fitted(n_jets: int) -> tuple[RecoilPreprocessor, ak.Array]:
+    """A preprocessor fitted on the toy events of ``n_jets`` jets (cached: tests only read it)."""
     events = split_by_multiplicity(toy_events(3000, seed=7))[n_jets]
     return RecoilPreprocessor(n_jets).fit(events), events
 
