@@ -2,7 +2,8 @@
 
 Instead of one network per jet multiplicity, three conditional networks share the work:
 
-* stage 1 models the muons and the leading jet (the first 9 features of every event), conditioned
+* stage 1 models the first 9 features of every event (muons and leading jet, or in the recoil
+  representation leading jet, pT balance, dimuon and decay), conditioned
   on the one-hot jet multiplicity, trained on *all* events;
 * stage 2 models the second jet (features 9-12) given stage 1's features and the one-hot
   multiplicity, trained on the events with 2 or 3 jets;
@@ -10,9 +11,10 @@ Instead of one network per jet multiplicity, three conditional networks share th
   events.
 
 The density of an n-jet event is the product of its stages' densities, so every view is an exact
-flow on its 5 + 4 n features. Features are those of :class:`~hepgen.physics.preprocessing.
-EventPreprocessor` of the event's multiplicity (muons first, then 4 per jet), so the stages
-split them by columns and the per-multiplicity preprocessing is unchanged.
+flow on its 5 + 4 n features. Features are those of the event's multiplicity in either
+representation (:mod:`hepgen.physics.representations`), which share the layout: a 9-feature
+block, then 4 per further jet. The stages split them by columns and the per-multiplicity
+preprocessing is unchanged.
 """
 
 from __future__ import annotations
@@ -24,10 +26,10 @@ from torch import Tensor, nn
 
 from hepgen.generators.base import FeatureModel
 from hepgen.physics.constants import MAX_JETS, MIN_JETS
-from hepgen.physics.preprocessing import MUON_FEATURES, feature_dim
+from hepgen.physics.preprocessing import feature_dim
 
-#: features of one jet (pT, eta, phi, mass)
-JET_FEATURES = feature_dim(1) - len(MUON_FEATURES)
+#: features of each further jet (the layout both representations share)
+JET_FEATURES = feature_dim(2) - feature_dim(1)
 N_MULTIPLICITIES = MAX_JETS - MIN_JETS + 1
 
 
