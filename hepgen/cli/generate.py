@@ -58,6 +58,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="Bayesian generators: K blocks, one per posterior weight draw")
     parser.add_argument("--reweight", action="store_true",
                         help="DiscFlow generators: write per-event weights D/(1-D)")
+    parser.add_argument("--no-symmetrize", action="store_true",
+                        help="write the network's samples as they are, without the random eta/phi "
+                        "reflections a generator trained with 'symmetrize' applies")
     parser.add_argument("--threads", type=positive_int,
                         help="torch CPU threads (default: torch's choice)")
     parser.add_argument("--qdevice", metavar="NAME",
@@ -152,6 +155,8 @@ def run(args: argparse.Namespace) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     generator, extra = EventGenerator.load(args.model, model_overrides(args))
+    if args.no_symmetrize:
+        generator.symmetries = ()
     discriminators = load_discriminators(generator.meta, extra) if args.reweight else {}
     if args.reweight and not discriminators:
         raise HepgenInputError(

@@ -57,7 +57,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="run directory for checkpoints and the trained generator")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument("--device", default="cpu", help="torch device (default cpu)")
-    parser.add_argument("--epochs", type=positive_int, help="override the config's epochs")
+    parser.add_argument("--epochs", type=positive_int,
+                        help="override the config's epochs (every stage's, stage_train included)")
     parser.add_argument("--batch-size", type=positive_int, help="override the batch size")
     parser.add_argument("--lr", type=float, help="override the peak learning rate")
     parser.add_argument("--max-events", type=positive_int, metavar="N",
@@ -166,10 +167,17 @@ def load_run_config(args: argparse.Namespace):
     data["model_config"] = model_config
     _check_family_options(args, family_of(data.get("model", "inn"), data.get("base", "inn")))
     train = dict(data.get("train", {}))
+    stage_train = data.get("stage_train", {})
     for key in ("epochs", "batch_size", "lr"):
         if getattr(args, key) is not None:
             train[key] = getattr(args, key)
+            if isinstance(stage_train, dict):  # the command line wins over every stage's entry
+                stage_train = {k: {o: v for o, v in opts.items() if o != key}
+                               if isinstance(opts, dict) else opts
+                               for k, opts in stage_train.items()}
     data["train"] = train
+    if stage_train:
+        data["stage_train"] = stage_train
     return RunConfig.from_dict(data, source=str(args.config or "options"))
 
 
@@ -186,13 +194,13 @@ def _check_out(args: argparse.Namespace) -> None:
         )
 
 
-def print_execution_budget(units, train_config) -> None:
+def print_execution_budget(units) -> None:
     """Print, before training, what an epoch costs on quantum hardware (families that report an
     execution budget, e.g. qinn): circuit executions and shots per epoch and network."""
     from hepgen.training.trainer import split_train_val
 
     for unit in units:
-        n_val = len(split_train_val(len(unit.x), train_config.val_fraction, 0)[1])
+        n_val = len(split_train_val(len(unit.x), unit.train.val_fraction, 0)[1])
         n_train = len(unit.x) - n_val
         budget = unit.model.execution_budget(n_train, n_val)
         if budget is None:
@@ -203,7 +211,7 @@ def print_execution_budget(units, train_config) -> None:
         print(f"{label}: {budget['executions_per_epoch']:,} circuit executions per epoch{shots} "
               f"on {budget['device']} ({budget['diff_method']}; {budget['quantum_blocks']} "
               f"quantum blocks x {n_train:,} train + {n_val:,} validation events); "
-              f"x {train_config.epochs} epochs at most", flush=True)
+              f"x {unit.train.epochs} epochs at most", flush=True)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -224,8 +232,8 @@ def run(args: argparse.Namespace) -> int:
 
     def on_plan(units, train_config):
         nonlocal bar
-        print_execution_budget(units, train_config)
-        bar = progress(args, total=train_config.epochs * len(units), unit="epoch",
+        print_execution_budget(units)
+        bar = progress(args, total=sum(unit.train.epochs for unit in units), unit="epoch",
                        desc=f"train {config.model}")
 
     def on_epoch(unit, record, total):

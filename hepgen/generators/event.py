@@ -48,6 +48,12 @@ from hepgen.physics.representations import (
     make_preprocessor,
     preprocessor_from_state,
 )
+from hepgen.physics.symmetries import (
+    check_symmetries,
+    group_elements,
+    reflect,
+    reflect_at_random,
+)
 
 FORMAT = "hepgen-generator"
 VERSION = 1
@@ -74,6 +80,9 @@ class EventGenerator(nn.Module):
         stage_model_config: chain only: ``{"<k>": {...}}`` entries replacing ``model_config``
             options for stage k (e.g. a smaller network for the 2- and 3-jet stages, which see
             25 % and 5 % of the events); the config key of the same name in ``hepgen train``.
+        symmetries: reflections (:mod:`hepgen.physics.symmetries`) applied to a random half of
+            the sampled events each: the samples are symmetrised over that group (config key
+            ``symmetrize``); empty: the network's samples as they are.
     """
 
     def __init__(
@@ -84,8 +93,10 @@ class EventGenerator(nn.Module):
         multiplicity_model: str = "separate",
         representation: str = "particles",
         stage_model_config: Mapping[str, Mapping[str, Any]] | None = None,
+        symmetries: tuple[str, ...] = (),
     ) -> None:
         super().__init__()
+        self.symmetries = check_symmetries(symmetries, "symmetries")
         if representation not in REPRESENTATIONS:
             raise ValueError(f"representation must be one of {sorted(REPRESENTATIONS)}, got "
                              f"{representation!r}")
@@ -153,13 +164,41 @@ class EventGenerator(nn.Module):
                 f"the generator models {list(self.multiplicities)} jets"
             )
         total = sum(len(by_n[n]) for n in self.multiplicities)
-        features = {}
         for n in self.multiplicities:
-            pre = make_preprocessor(n, self.representation).fit(by_n[n])
-            self.preprocessors[n] = pre
+            self.preprocessors[n] = make_preprocessor(n, self.representation).fit(by_n[n])
             self.fractions[n] = len(by_n[n]) / total
-            features[n] = torch.as_tensor(pre.forward(by_n[n]), dtype=torch.float32)
-        return features
+        return self.features(events)
+
+    def features(self, events: ak.Array) -> dict[int, Tensor]:
+        """float32 features (N_n, D_n) of ``events`` per modelled multiplicity n, with the
+        fitted preprocessing; event order within each multiplicity is kept."""
+        self._check_fitted()
+        by_n = split_by_multiplicity(events)
+        return {n: torch.as_tensor(self.preprocessors[n].forward(by_n[n]), dtype=torch.float32)
+                for n in self.multiplicities if n in by_n}
+
+    @torch.no_grad()
+    def feature_log_prob(self, events: ak.Array, batch_size: int = 65_536
+                         ) -> dict[int, np.ndarray]:
+        """log q(x) (N_n,) of each n-jet event's features x under the generator, per modelled
+        multiplicity n, in nats; events of other multiplicities are left out.
+
+        With :attr:`symmetries` the density is that of the symmetrised sampler,
+        log mean_g q(x(g e)) over the reflections g of the group (identity included). This is a
+        density in feature space: compare it between generators of the same representation
+        fitted on the same data (same preprocessing Jacobian; the reflections leave that
+        Jacobian unchanged, since they flip odd feature maps), e.g. as a held-out NLL.
+        """
+        self._check_fitted()
+        elements = [(), *group_elements(self.symmetries)]
+        per_element: dict[int, list[np.ndarray]] = {}
+        for element in elements:
+            features = self.features(reflect(events, element) if element else events)
+            for n, x in features.items():
+                model = self.model(n).eval()
+                values = [model.log_prob(xb, None) for xb in x.split(batch_size)]
+                per_element.setdefault(n, []).append(torch.cat(values).double().numpy())
+        return {n: _log_mean_exp(np.stack(v)) for n, v in per_element.items()}
 
     # --- sampling ---------------------------------------------------------------------------
     def _check_fitted(self) -> None:
@@ -188,6 +227,8 @@ class EventGenerator(nn.Module):
             inside = in_reference_phase_space(events)
             rejected += int(ask - inside.sum())
             events = events[inside][:need]
+            if self.symmetries:
+                events = reflect_at_random(events, self.symmetries, rng)
             parts.append(events)
             have += len(events)
         if have < count:
@@ -273,6 +314,7 @@ class EventGenerator(nn.Module):
             "multiplicity_model": self.multiplicity_model,
             "representation": self.representation,
             "stage_model_config": self.stage_model_config,
+            "symmetries": list(self.symmetries),
             "fractions": {str(n): f for n, f in self.fractions.items()},
             "preprocessing": {str(n): p.state_dict() for n, p in self.preprocessors.items()},
             "meta": self.meta,
@@ -328,7 +370,7 @@ class EventGenerator(nn.Module):
             gen = cls(config["family"], model_config, tuple(config["multiplicities"]),
                       config.get("multiplicity_model", "separate"),
                       config.get("representation", "particles"),
-                      config.get("stage_model_config"))
+                      config.get("stage_model_config"), tuple(config.get("symmetries", ())))
         except KeyError as err:
             raise HepgenInputError(f"{config_path}: {err.args[0]}") from None
         except (ValueError, TypeError) as err:
@@ -350,6 +392,12 @@ class EventGenerator(nn.Module):
                                    f"{str(err).splitlines()[0]}") from None
         extra = {k[len("extra."):]: v for k, v in tensors.items() if k.startswith("extra.")}
         return gen.eval(), extra
+
+
+def _log_mean_exp(values: np.ndarray) -> np.ndarray:
+    """log mean exp over axis 0 of (G, N), stable."""
+    top = values.max(axis=0)
+    return top + np.log(np.mean(np.exp(values - top), axis=0))
 
 
 def load_tensors(path: Path) -> dict[str, Tensor]:

@@ -38,6 +38,7 @@ from hepgen.physics.errors import HepgenInputError
 from hepgen.physics.io.atomic import atomic_write, atomic_write_text
 from hepgen.physics.preprocessing import split_by_multiplicity
 from hepgen.physics.representations import REPRESENTATIONS
+from hepgen.physics.symmetries import check_symmetries, group_elements, reflect
 from hepgen.training.discflow import DiscFlowConfig, DiscFlowStrategy
 from hepgen.training.trainer import CHECKPOINT_NAME, EpochRecord, TrainConfig, Trainer
 
@@ -72,6 +73,12 @@ class RunConfig:
     representation: str = "particles"
     #: chain only: {"<stage>": {model_config options}} replacing model_config for that stage
     stage_model_config: dict[str, Any] = field(default_factory=dict)
+    #: {"<k>": {train options}} replacing ``train`` options for chain stage k (or, with
+    #: separate networks, multiplicity k): e.g. more epochs for the stages with fewer events
+    stage_train: dict[str, Any] = field(default_factory=dict)
+    #: reflections (hepgen.physics.symmetries) that symmetrise the samples of the trained
+    #: generator: each applied to a random half of the generated events
+    symmetrize: list[str] = field(default_factory=list)
 
     @property
     def family(self) -> str:
@@ -80,7 +87,8 @@ class RunConfig:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], source: str = "config") -> RunConfig:
         known = {"model", "base", "model_config", "train", "discflow", "jets", "multiplicity",
-                 "representation", "stage_model_config", "description"}
+                 "representation", "stage_model_config", "stage_train", "symmetrize",
+                 "description"}
         unknown = set(data) - known
         if unknown:
             raise HepgenInputError(f"{source}: unknown key(s) {sorted(unknown)}; known: "
@@ -122,6 +130,39 @@ class RunConfig:
             if unknown:
                 raise HepgenInputError(f"{source}: unknown '{key}' option(s) {sorted(unknown)}; "
                                        f"known: {sorted(cls.__dataclass_fields__)}")
+        self._validate_stage_train(source)
+        try:
+            check_symmetries(self.symmetrize, "symmetrize")
+        except (ValueError, TypeError) as err:
+            raise HepgenInputError(f"{source}: {err}") from None
+        for k in ["", *sorted(self.stage_train)]:
+            try:
+                check_symmetries(self.train_config_of(k).augment, "augment")
+            except (ValueError, TypeError) as err:
+                where = f"'stage_train' {k}" if k else "'train'"
+                raise HepgenInputError(f"{source}: {where}: {err}") from None
+
+    def _validate_stage_train(self, source: str) -> None:
+        stages = self.stage_train
+        if not isinstance(stages, dict):
+            raise HepgenInputError(f"{source}: 'stage_train' must be an object, got {stages!r}")
+        known = ({str(k) for k in range(1, max(self.jets) + 1)} if self.multiplicity == "chain"
+                 else {str(n) for n in self.jets})
+        what = "chain stages" if self.multiplicity == "chain" else "jet multiplicities"
+        if not set(stages) <= known:
+            raise HepgenInputError(f"{source}: 'stage_train' keys must be {what} "
+                                   f"{sorted(known)}, got {sorted(stages)}")
+        allowed = set(TrainConfig.__dataclass_fields__) - {"seed"}
+        for k, options in stages.items():
+            unknown = set(options) - allowed if isinstance(options, dict) else {"(not an object)"}
+            if unknown:
+                raise HepgenInputError(f"{source}: 'stage_train' {k}: unknown option(s) "
+                                       f"{sorted(unknown)}; known: {sorted(allowed)}")
+
+    def train_config_of(self, index: int | str, seed: int = 0) -> TrainConfig:
+        """The training options of chain stage (or multiplicity) ``index``: ``train`` updated by
+        ``stage_train["index"]``; ``""`` gives ``train`` alone."""
+        return TrainConfig(**{**self.train, **self.stage_train.get(str(index), {}), "seed": seed})
 
     def _validate_stage_config(self, source: str) -> None:
         stages = self.stage_model_config
@@ -144,7 +185,8 @@ class RunConfig:
         return {"model": self.model, "base": self.base, "model_config": self.model_config,
                 "train": self.train, "discflow": self.discflow, "jets": self.jets,
                 "multiplicity": self.multiplicity, "representation": self.representation,
-                "stage_model_config": self.stage_model_config}
+                "stage_model_config": self.stage_model_config, "stage_train": self.stage_train,
+                "symmetrize": self.symmetrize}
 
 
 def file_digest(path: str | Path) -> str:
@@ -167,6 +209,7 @@ class TrainingUnit:
         n_jets: the multiplicity of a ``j<n>`` unit, None for a chain stage.
         model: the network.
         x, c: training features (N, D) and conditions (N, C) or None.
+        train: the unit's training options (``train`` with its ``stage_train`` entry).
     """
 
     name: str
@@ -175,6 +218,7 @@ class TrainingUnit:
     model: Any
     x: torch.Tensor
     c: torch.Tensor | None
+    train: TrainConfig = field(default_factory=TrainConfig)
 
     @property
     def history_key(self) -> str:
@@ -187,14 +231,44 @@ class TrainingUnit:
         return self.n_jets if self.n_jets is not None else self.name
 
 
-def training_units(generator: EventGenerator, features: dict[int, torch.Tensor]
-                   ) -> list[TrainingUnit]:
-    """Every network of ``generator`` with its data, from the per-multiplicity features."""
+def unit_data(generator: EventGenerator, features: dict[int, torch.Tensor], index: int
+              ) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """(x, c) of the network ``index`` (chain stage or multiplicity) from per-multiplicity
+    features."""
     if generator.multiplicity_model == "chain":
-        return [TrainingUnit(name, k, None, model, *stage_data(k, features))
+        return stage_data(index, features)
+    return features[index], None
+
+
+def training_units(generator: EventGenerator, features: dict[int, torch.Tensor],
+                   config: RunConfig | None = None, seed: int = 0) -> list[TrainingUnit]:
+    """Every network of ``generator`` with its data and training options (from ``config``;
+    defaults without), from the per-multiplicity features."""
+    config = config or RunConfig()
+    if generator.multiplicity_model == "chain":
+        return [TrainingUnit(name, k, None, model, *unit_data(generator, features, k),
+                             config.train_config_of(k, seed))
                 for k, (name, model) in enumerate(generator.trainable_units(), start=1)]
-    return [TrainingUnit(f"j{n}", n, n, generator.model(n), features[n], None)
+    return [TrainingUnit(f"j{n}", n, n, generator.model(n), *unit_data(generator, features, n),
+                         config.train_config_of(n, seed))
             for n in generator.multiplicities]
+
+
+class _ReflectedFeatures:
+    """Features of the training events under each reflection, computed once when needed."""
+
+    def __init__(self, generator: EventGenerator, events: ak.Array) -> None:
+        self.generator, self.events = generator, events
+        self.cache: dict[tuple[str, ...], dict[int, torch.Tensor]] = {}
+
+    def variants(self, unit: TrainingUnit) -> list[tuple[torch.Tensor, torch.Tensor | None]]:
+        """(x, c) of ``unit`` for every non-identity element of its ``augment`` group."""
+        out = []
+        for element in group_elements(unit.train.augment):
+            if element not in self.cache:
+                self.cache[element] = self.generator.features(reflect(self.events, element))
+            out.append(unit_data(self.generator, self.cache[element], unit.index))
+        return out
 
 
 def train_generator(
@@ -217,17 +291,18 @@ def train_generator(
     """
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
-    train_cfg = TrainConfig(**{**config.train, "seed": seed})
+    train_cfg = config.train_config_of("", seed)
     torch.manual_seed(seed)
     generator = EventGenerator(config.family, config.model_config, tuple(config.jets),
                                config.multiplicity, config.representation,
-                               config.stage_model_config)
+                               config.stage_model_config, tuple(config.symmetrize))
     features = generator.fit_preprocessing(events)
     by_n = split_by_multiplicity(events) if config.model == "discflow" else {}
     history: dict[str, list[dict[str, float]]] = {}
     disc_state: dict[str, torch.Tensor] = {}
     start = time.perf_counter()
-    units = training_units(generator, features)
+    units = training_units(generator, features, config, seed)
+    reflected = _ReflectedFeatures(generator, events)
     if on_plan is not None:
         on_plan(units, train_cfg)
     for unit in units:
@@ -252,11 +327,11 @@ def train_generator(
                     {k[5:]: v for k, v in saved.items() if k.startswith("disc.")})
         else:
             torch.manual_seed(seed * 1000 + unit.index)
-            trainer = Trainer(model, train_cfg, sub, device=device, strategy=strategy)
-            callback = ((lambda rec, u=unit: on_epoch(u.progress_key, rec, train_cfg.epochs))
+            trainer = Trainer(model, unit.train, sub, device=device, strategy=strategy)
+            callback = ((lambda rec, u=unit: on_epoch(u.progress_key, rec, u.train.epochs))
                         if on_epoch else None)
             trainer.fit(unit.x, unit.c, resume=resume and trainer.checkpoint_path.exists(),
-                        on_epoch=callback)
+                        on_epoch=callback, variants=reflected.variants(unit))
             model.to("cpu")
             saved = {f"model.{k}": v for k, v in model.state_dict().items()}
             if strategy is not None:
@@ -274,6 +349,8 @@ def train_generator(
         "data": dict(data_info or {}),
         "run_config": config.to_dict(),
         "train_config": train_cfg.to_dict(),
+        "stage_train_config": {unit.name: unit.train.to_dict() for unit in units
+                               if unit.train != train_cfg},
         "hepgen_version": __version__,
     }
     if config.model == "discflow":

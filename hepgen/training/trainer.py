@@ -60,6 +60,9 @@ class TrainConfig:
     patience: int = 8  # early stopping: epochs without validation improvement
     grad_clip: float = 10.0
     seed: int = 0
+    #: reflections (hepgen.physics.symmetries) applied at random to each training event every
+    #: epoch, e.g. ["eta", "phi"]; the validation loss stays on the events as they are
+    augment: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -163,6 +166,12 @@ class Trainer:
         perm = torch.randperm(n, generator=gen)
         return list(perm.split(self.config.batch_size))
 
+    def _variant_choice(self, n_variants: int, n: int, epoch: int) -> Tensor:
+        """Which copy (0: as is, 1..: reflected) each of the ``n`` training events shows in
+        ``epoch``; seeded per epoch like the shuffling, so a resumed run repeats it."""
+        gen = torch.Generator().manual_seed(self.config.seed * 100_003 + epoch + 7_919)
+        return torch.randint(n_variants, (n,), generator=gen)
+
     def _step(self, x: Tensor, c: Tensor | None, idx: Tensor, epoch: int) -> float:
         weights = self.strategy.weights(idx, epoch) if self.strategy else None
         loss = self.model.loss(x, c, weights)
@@ -198,15 +207,26 @@ class Trainer:
         resume: bool = False,
         on_epoch: Callable[[EpochRecord], None] | None = None,
         on_batch: Callable[[int, float], None] | None = None,
+        variants: list[tuple[Tensor, Tensor | None]] | None = None,
     ) -> TrainState:
         """Train on features ``x (N, D)`` with conditions ``c (N, C)`` or None.
 
+        ``variants``: other copies (x', c') of the same events in the same order, e.g. their
+        reflections (``augment``); every epoch each training event is shown as one copy drawn
+        at random (the original included). Validation uses ``x``, ``c`` only.
         The best model (lowest validation loss) is loaded into ``self.model`` at the end.
         """
         cfg = self.config
         train_idx, val_idx = split_train_val(len(x), cfg.val_fraction, cfg.seed)
-        x_tr, x_val = x[train_idx].to(self.device), x[val_idx].to(self.device)
-        c_tr = c[train_idx].to(self.device) if c is not None else None
+        copies = [(x, c), *(variants or [])]
+        if any(v.shape != x.shape or (vc is None) != (c is None)
+               or (vc is not None and vc.shape != c.shape) for v, vc in copies):
+            raise ValueError("variants must have the shapes of x and c")
+        x_all = torch.stack([v[train_idx] for v, _ in copies]).to(self.device)  # (V, N_tr, D)
+        c_all = (torch.stack([vc[train_idx] for _, vc in copies]).to(self.device)
+                 if c is not None else None)
+        x_tr = x_all[0]
+        x_val = x[val_idx].to(self.device)
         c_val = c[val_idx].to(self.device) if c is not None else None
         self.model.n_train_hint(len(x_tr))
         steps = max(1, math.ceil(len(x_tr) / cfg.batch_size))
@@ -222,9 +242,13 @@ class Trainer:
                 self.strategy.start_epoch(self.model, train_idx, epoch)
             self.model.train()
             losses = []
+            choice = self._variant_choice(len(copies), len(x_tr), epoch).to(self.device)
             for i, idx in enumerate(self._batches(len(x_tr), epoch)):
-                cb = c_tr[idx] if c_tr is not None else None
-                losses.append(self._step(x_tr[idx], cb, idx, epoch))
+                idx_d = idx.to(self.device)
+                pick = choice[idx_d]
+                xb = x_all[pick, idx_d]
+                cb = c_all[pick, idx_d] if c_all is not None else None
+                losses.append(self._step(xb, cb, idx, epoch))
                 if on_batch:
                     on_batch(i, losses[-1])
             val = self.evaluate(x_val, c_val) if len(x_val) else sum(losses) / len(losses)

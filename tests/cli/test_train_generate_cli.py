@@ -387,3 +387,18 @@ def test_fit_reweighter_bad_input(workdir, tmp_path, capsys):
     assert main(["-q", "fit-reweighter", "--model", str(tmp_path / "nope"), "--data",
                  str(workdir / "train.root")]) == 2
     assert "generator.json" in one_line_error(capsys)
+
+
+def test_epochs_option_overrides_every_stage(workdir):
+    """--epochs wins over stage_train epochs (a quick run stays quick); other stage options stay."""
+    import json as _json
+
+    config = workdir / "staged.json"
+    write_config(config, "inn", multiplicity="chain",
+                 stage_train={"3": {"epochs": 50, "lr": 5e-4}})
+    out = workdir / "run_staged"
+    assert main(["-q", "train", "--config", str(config), "--data", str(workdir / "train.root"),
+                 "--out", str(out), "--epochs", "1"]) == 0
+    run = _json.loads((out / "run.json").read_text())
+    assert [len(run["history"][f"chain{k}"]) for k in (1, 2, 3)] == [1, 1, 1]
+    assert run["meta"]["run_config"]["stage_train"] == {"3": {"lr": 5e-4}}

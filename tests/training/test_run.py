@@ -153,3 +153,41 @@ def test_jets_option_restricts_the_multiplicities(make_events, tmp_path):
     assert (np.asarray(__import__("awkward").num(events.Jet, axis=1)) == 1).all()
     with pytest.raises(HepgenInputError, match="'jets'"):
         RunConfig.from_dict({"model": "inn", "jets": [0, 1]})
+
+
+def test_stage_train_sets_each_chain_stage_apart(make_events, tmp_path):
+    """stage_train: stage 3 trains 5 epochs, the others the 2 of 'train'; recorded in meta."""
+    config = RunConfig.from_dict({
+        "model": "inn", "multiplicity": "chain", "model_config": TINY,
+        "train": {**TRAIN, "epochs": 2}, "stage_train": {"3": {"epochs": 5, "lr": 1e-3}}})
+    train_generator(make_events(400, seed=1), config, tmp_path)
+    run = json.loads((tmp_path / RUN_NAME).read_text())
+    assert [len(run["history"][f"chain{k}"]) for k in (1, 2, 3)] == [2, 2, 5]
+    assert set(run["meta"]["stage_train_config"]) == {"chain3"}
+    assert run["meta"]["stage_train_config"]["chain3"]["lr"] == 1e-3
+    assert run["meta"]["run_config"]["stage_train"] == {"3": {"epochs": 5, "lr": 1e-3}}
+
+
+def test_stage_train_is_checked():
+    base = {"model": "inn", "multiplicity": "chain"}
+    with pytest.raises(HepgenInputError, match="'stage_train' keys must be chain stages"):
+        RunConfig.from_dict({**base, "stage_train": {"4": {"epochs": 2}}})
+    with pytest.raises(HepgenInputError, match="'stage_train' 2: unknown option"):
+        RunConfig.from_dict({**base, "stage_train": {"2": {"seed": 2}}})
+    with pytest.raises(HepgenInputError, match="'stage_train' keys must be jet multiplicities"):
+        RunConfig.from_dict({"model": "inn", "jets": [1, 2], "stage_train": {"3": {}}})
+    with pytest.raises(HepgenInputError, match="'train'.*augment.*'z'"):
+        RunConfig.from_dict({**base, "train": {"augment": ["z"]}})
+    with pytest.raises(HepgenInputError, match="'stage_train' 2.*augment"):
+        RunConfig.from_dict({**base, "stage_train": {"2": {"augment": ["eta", "eta"]}}})
+
+
+def test_augmented_run_is_seeded_and_differs_from_a_plain_one(make_events, tmp_path):
+    events = make_events(400, seed=1)
+    plain = {"model": "inn", "multiplicity": "chain", "model_config": TINY, "train": TRAIN}
+    augmented = {**plain, "train": {**TRAIN, "augment": ["eta", "phi"]}}
+    for name, data in (("a", augmented), ("b", augmented), ("plain", plain)):
+        train_generator(events, RunConfig.from_dict(data), tmp_path / name, seed=2)
+    assert_same_tensors(weights(tmp_path / "a"), weights(tmp_path / "b"))
+    a, p = weights(tmp_path / "a"), weights(tmp_path / "plain")
+    assert any(not torch.equal(a[k], p[k]) for k in a)

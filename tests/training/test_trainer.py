@@ -202,3 +202,59 @@ def test_weights_from_a_strategy_reach_the_loss():
     idx = torch.cat(strategy.calls[: math.ceil(180 / 50)])
     assert sorted(idx.tolist()) == list(range(180))  # one epoch covers the training subset once
     assert strategy.n_train == 180
+
+
+def test_an_identical_variant_changes_nothing():
+    """Augmenting with a copy equal to the data gives bit-identical training: the gather over
+    variants picks the right rows of the right events."""
+    x = features()
+    runs = []
+    for variants in (None, [(x.clone(), None)]):
+        torch.manual_seed(0)
+        trainer = Trainer(model(), config(epochs=2))
+        trainer.fit(x, variants=variants)
+        runs.append(trainer.model.state_dict())
+    assert_same_state(runs[0], runs[1])
+
+
+def test_variants_are_shown_to_the_loss_at_random_and_validation_stays_on_x():
+    """With one shifted copy, about half of each epoch's training rows come from the copy, each
+    row is its own event's copy, and the validation loss is computed on the data as given."""
+    x = features(400)
+    shifted = x + 100.0
+    net = model()
+    seen, evaluated = [], []
+    real_loss = net.loss
+
+    def recording_loss(xb, c=None, weights=None):
+        (seen if net.training else evaluated).append(xb.detach().clone())
+        return real_loss(xb, c, weights)
+
+    net.loss = recording_loss
+    Trainer(net, config(epochs=3, lr=0.0)).fit(x, variants=[(shifted, None)])
+    rows = torch.cat(seen)
+    from_copy = rows[:, 0] > 50
+    assert 0.4 < from_copy.float().mean() < 0.6
+    known = {tuple(r) for r in torch.cat([x, shifted]).tolist()}
+    assert all(tuple(r) in known for r in rows.tolist())
+    assert (torch.cat(evaluated)[:, 0] < 50).all()
+    with pytest.raises(ValueError, match="shapes"):
+        Trainer(model(), config(epochs=1)).fit(x, variants=[(x[:, :3], None)])
+
+
+def test_resume_with_augmentation_equals_an_uninterrupted_run(tmp_path):
+    x = features()
+    variants = [(-x, None)]
+    full = Trainer(model(), config(epochs=4), tmp_path / "full")
+    full.fit(x, variants=variants)
+
+    def stop(record):
+        if record.epoch == 1:
+            raise Interrupted
+
+    with pytest.raises(Interrupted):
+        Trainer(model(), config(epochs=4), tmp_path / "cut").fit(x, variants=variants,
+                                                                 on_epoch=stop)
+    resumed = Trainer(model(seed=5), config(epochs=4), tmp_path / "cut")
+    resumed.fit(x, variants=variants, resume=True)
+    assert_same_state(resumed.model.state_dict(), full.model.state_dict())
