@@ -23,9 +23,8 @@ import json
 import sys
 from pathlib import Path
 
-import numpy as np
-
 import bench_generators
+import numpy as np
 from _common import HERE, save_json, table, update_section
 from bench_generators import HEPGEN, RUNS, sh, summarise
 
