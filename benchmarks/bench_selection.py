@@ -7,8 +7,9 @@ seed 1, the test file seed 2), each candidate run directory generates ``--n`` ev
 ``hepgen validate`` compares them with the selection file.
 
 The table ranks the candidates by their negative log-likelihood on the selection events
-(``EventGenerator.feature_log_prob``: nats per event in feature space, comparable between runs
-of the same representation trained on the same file, since they share the preprocessing). It is
+(``EventGenerator.feature_log_prob(kinematic=True)``: nats per event in the kinematic
+coordinates of the recoil representations, which ``recoil`` and ``recoil-deta`` share up to a
+unit Jacobian; the particle map's coordinates differ, so its runs get no NLL). It is
 a proper scoring rule and far more sensitive than the classifier AUC at 20k reference events:
 differences are paired (same events), and their standard errors are quoted against the best
 run. The classifier AUCs and chi2/ndf of ``hepgen validate`` are shown beside it.
@@ -30,6 +31,8 @@ from bench_generators import HEPGEN, RUNS, sh, summarise
 
 SELECTION = RUNS / "selection.root"
 NLL_DIR = RUNS / "selection_nll"
+#: representations whose kinematic coordinates agree up to a unit Jacobian (NLLs comparable)
+NLL_REPRESENTATIONS = ("recoil", "recoil-deta")
 
 
 def selection_file(n: int, seed: int, jobs: int) -> Path:
@@ -58,10 +61,10 @@ def selection_nll(model: str, reference: Path) -> dict | None:
     from hepgen.physics.io import read_events
 
     generator, _ = EventGenerator.load(RUNS / model)
-    if generator.representation != "recoil":
+    if generator.representation not in NLL_REPRESENTATIONS:
         return None
     events, _ = read_events(reference)
-    log_prob = generator.feature_log_prob(events)
+    log_prob = generator.feature_log_prob(events, kinematic=True)
     NLL_DIR.mkdir(parents=True, exist_ok=True)
     np.savez(NLL_DIR / f"{model}.npz", **{str(n): v for n, v in log_prob.items()})
     values = np.concatenate([log_prob[n] for n in sorted(log_prob)])
@@ -126,8 +129,8 @@ def main() -> None:
     body += (f"\n\n{args.n:,} generated events per model (seed 2) against {args.sim_n:,} "
              f"Pythia events simulated with seed {args.sim_seed} ({args.sim_jobs} job(s)) for this "
              "purpose (the "
-             "training file used seed 1, the test file seed 2). Ranked by NLL (nats per event, "
-             "features of the recoil representation; '-' for other representations), lowest "
+             "training file used seed 1, the test file seed 2). Ranked by NLL (nats per event in the "
+             "recoil kinematic coordinates; '-' for the particle map), lowest "
              "first; Δ NLL: paired difference to the best run on the same events, with its "
              "standard error.\n")
     print(body)

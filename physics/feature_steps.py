@@ -99,9 +99,18 @@ class FeatureStep:
         y[:, self.columns] = self._inverse(y[:, self.columns])
         return y
 
+    def forward_log_det(self, x: FloatArray) -> FloatArray:
+        """log |det d forward / d x| (N,) at the inputs x (N, dim) (elementwise: a sum over the
+        selected columns of log |derivative|)."""
+        x = check_features(x, self.dim, f"{self.name}.forward_log_det")
+        return self._log_derivative(x[:, self.columns]).sum(axis=1)
+
     def domain(self) -> str:
         """The forward domain of each selected column, in words."""
         return "finite values"
+
+    def _log_derivative(self, block: FloatArray) -> FloatArray:
+        raise NotImplementedError
 
     def _outside_domain(self, block: FloatArray) -> npt.NDArray[np.bool_]:
         return ~np.isfinite(block)
@@ -147,6 +156,9 @@ class LogTransform(FeatureStep):
     def _forward(self, block: FloatArray) -> FloatArray:
         return np.log(block)
 
+    def _log_derivative(self, block: FloatArray) -> FloatArray:
+        return -np.log(block)
+
     def _inverse(self, block: FloatArray) -> FloatArray:
         return np.exp(block)
 
@@ -177,6 +189,9 @@ class ShiftedLogTransform(FeatureStep):
     def _forward(self, block: FloatArray) -> FloatArray:
         return np.log((block - self.shift) + self.offset)
 
+    def _log_derivative(self, block: FloatArray) -> FloatArray:
+        return -np.log((block - self.shift) + self.offset)
+
     def _inverse(self, block: FloatArray) -> FloatArray:
         return (np.exp(block) - self.offset) + self.shift
 
@@ -205,6 +220,10 @@ class _ArtanhTransform(FeatureStep):
 
     def _forward(self, block: FloatArray) -> FloatArray:
         return np.arctanh((1.0 - self.eps) * (block / self.HALF_WIDTH))
+
+    def _log_derivative(self, block: FloatArray) -> FloatArray:
+        scale = (1.0 - self.eps) / self.HALF_WIDTH
+        return np.log(scale) - np.log1p(-np.square(scale * block))
 
     def _inverse(self, block: FloatArray) -> FloatArray:
         x = self.HALF_WIDTH * (np.tanh(block) / (1.0 - self.eps))
@@ -276,6 +295,10 @@ class Standardise(FeatureStep):
         mean, std = self._fitted()
         return (block - mean) / std
 
+    def _log_derivative(self, block: FloatArray) -> FloatArray:
+        _, std = self._fitted()
+        return np.broadcast_to(-np.log(std), block.shape)
+
     def _inverse(self, block: FloatArray) -> FloatArray:
         mean, std = self._fitted()
         return block * std + mean
@@ -314,6 +337,14 @@ class FeatureChain:
         for step in self.steps:
             x = step.forward(x)
         return x
+
+    def forward_log_det(self, x: FloatArray) -> FloatArray:
+        """log |det d features / d kinematics| (N,) at the kinematics x (N, dim)."""
+        total = np.zeros(len(x))
+        for step in self.steps:
+            total += step.forward_log_det(x)
+            x = step.forward(x)
+        return total
 
     def inverse(self, y: FloatArray) -> FloatArray:
         """(N, dim) features -> (N, dim) kinematics."""

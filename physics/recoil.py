@@ -69,10 +69,13 @@ EVENT_FEATURES: tuple[str, ...] = (
 )
 
 
-def recoil_feature_names(n_jets: int) -> tuple[str, ...]:
-    """Names of the D = 5 + 4 n features of the recoil representation for ``n_jets`` jets."""
+def recoil_feature_names(n_jets: int, relative_eta: bool = False) -> tuple[str, ...]:
+    """Names of the D = 5 + 4 n features of the recoil representation for ``n_jets`` jets
+    (``relative_eta``: ``j<k>_deta`` = eta_k - eta_1 in place of ``j<k>_eta``)."""
     check_multiplicity(n_jets)
-    extra = tuple(f"j{k}_{f}" for k in range(2, n_jets + 1) for f in KINEMATIC_FIELDS)
+    eta = "deta" if relative_eta else "eta"
+    extra = tuple(f"j{k}_{f if f != 'eta' else eta}" for k in range(2, n_jets + 1)
+                  for f in KINEMATIC_FIELDS)
     return EVENT_FEATURES + extra
 
 
@@ -92,10 +95,12 @@ class RecoilPreprocessor(EventPreprocessor):
     VERSION: ClassVar[int] = 1
     REPRESENTATION: ClassVar[str] = "recoil"
     DRAWS_CHARGE: ClassVar[bool] = False
+    #: further jets' eta relative to the leading jet's (RecoilDeltaEtaPreprocessor)
+    RELATIVE_ETA: ClassVar[bool] = False
 
     @property
     def feature_names(self) -> tuple[str, ...]:
-        return recoil_feature_names(self.n_jets)
+        return recoil_feature_names(self.n_jets, self.RELATIVE_ETA)
 
     def _steps(self) -> list[FeatureStep]:
         d, names = self.dim, self.feature_names
@@ -130,8 +135,10 @@ class RecoilPreprocessor(EventPreprocessor):
         bx, by = pair.px + jx.sum(axis=1), pair.py + jy.sum(axis=1)
         columns = [jet["pt"][:, 0], jet["eta"][:, 0], jet["mass"][:, 0], np.hypot(bx, by),
                    np.arctan2(by, bx), pair.rapidity, pair.mass, cos_theta, decay_phi]
+        eta0 = jet["eta"][:, 0] if self.RELATIVE_ETA else 0.0
         for k in range(1, self.n_jets):
-            columns += [jet["pt"][:, k], jet["eta"][:, k], jet_phi[:, k], jet["mass"][:, k]]
+            columns += [jet["pt"][:, k], jet["eta"][:, k] - eta0, jet_phi[:, k],
+                        jet["mass"][:, k]]
         x = np.column_stack([np.asarray(c, dtype=np.float64) for c in columns])
         require_finite(x, "RecoilPreprocessor", "the event record holds NaN/inf kinematics")
         return x
@@ -147,6 +154,9 @@ class RecoilPreprocessor(EventPreprocessor):
         rot = np.asarray(phi_rotation, dtype=np.float64)
         jets = range(1, self.n_jets + 1)
         col["j1_phi"] = np.zeros(len(x))  # the frame: the leading jet at phi = 0
+        if self.RELATIVE_ETA:
+            for k in range(2, self.n_jets + 1):
+                col[f"j{k}_eta"] = col.pop(f"j{k}_deta") + col["j1_eta"]
         stack = {f: np.column_stack([col[f"j{k}_{f}"] for k in jets]) for f in KINEMATIC_FIELDS}
         jx, jy = _cartesian(stack["pt"], stack["phi"])
         bx, by = _cartesian(col["balance_pt"], col["balance_phi"])
@@ -181,3 +191,15 @@ def _rotated_muon(mu: dict[str, FloatArray], i: int, phi0: FloatArray) -> vector
     """Muon ``i`` of the (N, 2) arrays ``mu`` as a numpy ``vector`` array, rotated by -phi0."""
     return vector.array({"pt": mu["pt"][:, i], "eta": mu["eta"][:, i],
                          "phi": delta_phi(mu["phi"][:, i], phi0), "mass": mu["mass"][:, i]})
+
+
+class RecoilDeltaEtaPreprocessor(RecoilPreprocessor):
+    """The recoil representation with each further jet's pseudorapidity taken relative to the
+    leading jet's, ``j<k>_deta`` = eta_k - eta_1 (unit Jacobian). With phi already relative to the
+    leading jet, a second jet close to the first (Delta R ~ R = 0.4, from a hard splitting) sits
+    near (0, 0) of its (deta, phi) plane for every leading-jet eta, instead of at a position the
+    conditioner must learn to move with eta_1."""
+
+    FORMAT: ClassVar[str] = "hepgen.preprocessing.RecoilDeltaEtaPreprocessor"
+    REPRESENTATION: ClassVar[str] = "recoil-deta"
+    RELATIVE_ETA: ClassVar[bool] = True

@@ -3,7 +3,9 @@
 ``particles`` (:class:`~hepgen.physics.preprocessing.EventPreprocessor`, arXiv 2110.13632):
 pT, eta, phi (relative to the leading muon), mass of every object. ``recoil``
 (:class:`~hepgen.physics.recoil.RecoilPreprocessor`): leading jet, the event's pT balance, the
-dimuon rapidity and mass and the decay direction, then the further jets. Both have D = 5 + 4 n.
+dimuon rapidity and mass and the decay direction, then the further jets; ``recoil-deta``
+(:class:`~hepgen.physics.recoil.RecoilDeltaEtaPreprocessor`): the same with the further jets'
+eta relative to the leading jet's. All have D = 5 + 4 n.
 """
 
 from __future__ import annotations
@@ -11,12 +13,13 @@ from __future__ import annotations
 from typing import Any
 
 from hepgen.physics.preprocessing import EventPreprocessor
-from hepgen.physics.recoil import RecoilPreprocessor
+from hepgen.physics.recoil import RecoilDeltaEtaPreprocessor, RecoilPreprocessor
 
 #: Representation name -> preprocessor class.
 REPRESENTATIONS: dict[str, type[EventPreprocessor]] = {
     "particles": EventPreprocessor,
     "recoil": RecoilPreprocessor,
+    "recoil-deta": RecoilDeltaEtaPreprocessor,
 }
 
 

@@ -178,27 +178,37 @@ class EventGenerator(nn.Module):
                 for n in self.multiplicities if n in by_n}
 
     @torch.no_grad()
-    def feature_log_prob(self, events: ak.Array, batch_size: int = 65_536
-                         ) -> dict[int, np.ndarray]:
+    def feature_log_prob(self, events: ak.Array, batch_size: int = 65_536, *,
+                         kinematic: bool = False) -> dict[int, np.ndarray]:
         """log q(x) (N_n,) of each n-jet event's features x under the generator, per modelled
         multiplicity n, in nats; events of other multiplicities are left out.
 
         With :attr:`symmetries` the density is that of the symmetrised sampler,
-        log mean_g q(x(g e)) over the reflections g of the group (identity included). This is a
-        density in feature space: compare it between generators of the same representation
-        fitted on the same data (same preprocessing Jacobian; the reflections leave that
-        Jacobian unchanged, since they flip odd feature maps), e.g. as a held-out NLL.
+        log mean_g q(x(g e)) over the reflections g of the group (identity included).
+        ``kinematic=False``: a density in feature space, comparable between generators with the
+        same fitted preprocessing (same representation, same training file). ``kinematic=True``
+        adds the preprocessing's log-Jacobian: the density in the representation's kinematic
+        coordinates, comparable between representations whose kinematic coordinates differ by
+        a unit Jacobian (``recoil`` and ``recoil-deta``). Either serves as a held-out NLL.
         """
         self._check_fitted()
         elements = [(), *group_elements(self.symmetries)]
         per_element: dict[int, list[np.ndarray]] = {}
         for element in elements:
-            features = self.features(reflect(events, element) if element else events)
+            moved = reflect(events, element) if element else events
+            features = self.features(moved)
+            jacobians = self._log_dets(moved) if kinematic else {}
             for n, x in features.items():
                 model = self.model(n).eval()
-                values = [model.log_prob(xb, None) for xb in x.split(batch_size)]
-                per_element.setdefault(n, []).append(torch.cat(values).double().numpy())
+                values = torch.cat([model.log_prob(xb, None) for xb in x.split(batch_size)])
+                values = values.double().numpy() + jacobians.get(n, 0.0)
+                per_element.setdefault(n, []).append(values)
         return {n: _log_mean_exp(np.stack(v)) for n, v in per_element.items()}
+
+    def _log_dets(self, events: ak.Array) -> dict[int, np.ndarray]:
+        by_n = split_by_multiplicity(events)
+        return {n: self.preprocessors[n].forward_log_det(by_n[n])
+                for n in self.multiplicities if n in by_n}
 
     # --- sampling ---------------------------------------------------------------------------
     def _check_fitted(self) -> None:

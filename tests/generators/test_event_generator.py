@@ -158,6 +158,13 @@ def test_feature_log_prob_is_the_models_density_averaged_over_the_reflections(ma
         expected = torch.log(torch.stack(densities).mean(dim=0)).numpy()
         assert got[n].shape == (int(np.sum(ak.num(events.Jet, axis=1) == n)),)
         np.testing.assert_allclose(got[n], expected, rtol=1e-6, atol=1e-6)
+    # kinematic=True adds the preprocessing's log-Jacobian (invariant under the reflections)
+    kinematic = generator.feature_log_prob(events, kinematic=True)
+    by_n = {n: events[ak.to_numpy(ak.num(events.Jet, axis=1)) == n] for n in (1, 2, 3)}
+    for n in (1, 2, 3):
+        np.testing.assert_allclose(kinematic[n] - got[n],
+                                   generator.preprocessors[n].forward_log_det(by_n[n]),
+                                   rtol=1e-9, atol=1e-9)
 
 
 def test_fit_preprocessing_needs_every_multiplicity(make_events):

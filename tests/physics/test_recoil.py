@@ -17,7 +17,11 @@ from hepgen.physics.errors import HepgenInputError
 from hepgen.physics.events import build_events
 from hepgen.physics.observables import evaluate_all
 from hepgen.physics.preprocessing import EventPreprocessor, feature_names, split_by_multiplicity
-from hepgen.physics.recoil import RecoilPreprocessor, recoil_feature_names
+from hepgen.physics.recoil import (
+    RecoilDeltaEtaPreprocessor,
+    RecoilPreprocessor,
+    recoil_feature_names,
+)
 from hepgen.physics.representations import (
     REPRESENTATIONS,
     make_preprocessor,
@@ -33,11 +37,14 @@ def _jagged(a) -> ak.Array:
     return ak.from_regular(ak.Array(np.asarray(a)), axis=1)
 
 
+CLASSES = [RecoilPreprocessor, RecoilDeltaEtaPreprocessor]
+
+
 @functools.cache
-def _fitted(n_jets: int) -> tuple[RecoilPreprocessor, ak.Array]:
+def _fitted(n_jets: int, cls: type = RecoilPreprocessor) -> tuple[RecoilPreprocessor, ak.Array]:
     """A preprocessor fitted on the toy events of ``n_jets`` jets (cached: tests only read it)."""
     events = split_by_multiplicity(toy_events(3000, seed=7))[n_jets]
-    return RecoilPreprocessor(n_jets).fit(events), events
+    return cls(n_jets).fit(events), events
 
 
 def _assert_same(a: ak.Array, b: ak.Array, rtol: float) -> None:
@@ -60,9 +67,10 @@ def test_layout_matches_the_particle_map_block_structure():
         RecoilPreprocessor(0)
 
 
+@pytest.mark.parametrize("cls", CLASSES)
 @pytest.mark.parametrize("n_jets", [1, 2, 3])
-def test_round_trip_on_toy_events_with_exact_charges(n_jets):
-    pre, events = _fitted(n_jets)
+def test_round_trip_on_toy_events_with_exact_charges(n_jets, cls):
+    pre, events = _fitted(n_jets, cls)
     before = events.to_list()
     x = pre.forward(events)
     assert x.shape == (len(events), 5 + 4 * n_jets) and np.isfinite(x).all()
@@ -98,11 +106,12 @@ def _events(draw: st.DrawFn, n_jets: int) -> ak.Array:
     return events
 
 
+@pytest.mark.parametrize("cls", CLASSES)
 @pytest.mark.parametrize("n_jets", [1, 3])
 @SETTINGS
 @given(data=st.data())
-def test_round_trip_on_random_valid_events(n_jets, data):
-    pre, _ = _fitted(n_jets)
+def test_round_trip_on_random_valid_events(n_jets, cls, data):
+    pre, _ = _fitted(n_jets, cls)
     events = data.draw(_events(n_jets))
     phi, _ = pre.global_frame(events)
     _assert_same(events, pre.inverse(pre.forward(events), phi_rotation=phi), rtol=1e-7)
@@ -122,9 +131,10 @@ def test_features_are_the_catalogue_observables():
                                   ak.to_numpy(events.Jet.pt[:, 0]))
 
 
+@pytest.mark.parametrize("cls", CLASSES)
 @pytest.mark.parametrize("n_jets", [1, 2, 3])
-def test_inverse_of_any_features_is_a_valid_record(n_jets):
-    pre, _ = _fitted(n_jets)
+def test_inverse_of_any_features_is_a_valid_record(n_jets, cls):
+    pre, _ = _fitted(n_jets, cls)
     x = np.random.default_rng(3).normal(size=(2000, pre.dim)) * 2.0
     events = pre.inverse(x, rng=np.random.default_rng(4))
     assert ak.all(ak.num(events.Muon, axis=1) == 2) and ak.all(ak.num(events.Jet) == n_jets)
@@ -140,6 +150,20 @@ def test_inverse_of_any_features_is_a_valid_record(n_jets):
     np.testing.assert_allclose(m, kin[:, pre.feature_names.index("z_mass")], rtol=1e-6)
 
 
+def test_delta_eta_variant_differs_only_in_the_further_jets_eta():
+    plain, events = _fitted(3)
+    relative = RecoilDeltaEtaPreprocessor(3)
+    a, b = plain.kinematics(events), relative.kinematics(events)
+    names = relative.feature_names
+    assert names == tuple(n.replace("_eta", "_deta") if n[:2] in ("j2", "j3") else n
+                          for n in plain.feature_names)
+    eta = ak.to_numpy(events.Jet.eta).astype(np.float64)
+    for k in (2, 3):
+        np.testing.assert_allclose(b[:, names.index(f"j{k}_deta")], eta[:, k - 1] - eta[:, 0])
+    same = [i for i, n in enumerate(names) if "deta" not in n]
+    np.testing.assert_array_equal(a[:, same], b[:, same])
+
+
 def test_registry_save_load_and_errors(tmp_path):
     pre, events = _fitted(2)
     pre.save(tmp_path / "p.json")
@@ -150,7 +174,9 @@ def test_registry_save_load_and_errors(tmp_path):
     np.testing.assert_array_equal(again.forward(events), pre.forward(events))
     particles = make_preprocessor(2, "particles").fit(events)
     assert type(preprocessor_from_state(particles.state_dict())) is EventPreprocessor
-    assert set(REPRESENTATIONS) == {"particles", "recoil"}
+    assert set(REPRESENTATIONS) == {"particles", "recoil", "recoil-deta"}
+    deta = make_preprocessor(2, "recoil-deta").fit(events)
+    assert type(preprocessor_from_state(deta.state_dict())) is RecoilDeltaEtaPreprocessor
     with pytest.raises(ValueError, match="representation must be one of"):
         make_preprocessor(2, "cartesian")
     with pytest.raises(ValueError, match="unknown preprocessing format"):
@@ -163,3 +189,21 @@ def test_wrong_records_are_refused():
         pre.forward(split_by_multiplicity(toy_events(500, seed=1))[2])
     with pytest.raises(ValueError, match="rng"):
         pre.inverse(np.zeros((2, pre.dim)))
+
+
+@pytest.mark.parametrize("cls", CLASSES)
+def test_forward_log_det_matches_finite_differences(cls):
+    """The feature chain's analytic log-Jacobian equals the log |det| of a numerical Jacobian."""
+    pre, events = _fitted(2, cls)
+    kin = pre.kinematics(events[:20])
+    got = pre.chain.forward_log_det(kin)
+    h = 1e-6
+    for i in range(len(kin)):
+        jac = np.empty((pre.dim, pre.dim))
+        for j in range(pre.dim):
+            up, down = kin[i : i + 1].copy(), kin[i : i + 1].copy()
+            up[0, j] += h
+            down[0, j] -= h
+            jac[:, j] = (pre.chain.forward(up) - pre.chain.forward(down))[0] / (2 * h)
+        assert got[i] == pytest.approx(np.linalg.slogdet(jac)[1], abs=1e-5)
+    np.testing.assert_allclose(pre.forward_log_det(events[:20]), got)
