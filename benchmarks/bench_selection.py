@@ -128,9 +128,8 @@ def main() -> None:
                   "obs with χ²/ndf > 2"], rows)
     body += (f"\n\n{args.n:,} generated events per model (seed 2) against {args.sim_n:,} "
              f"Pythia events simulated with seed {args.sim_seed} ({args.sim_jobs} job(s)) for this "
-             "purpose (the "
-             "training file used seed 1, the test file seed 2). Ranked by NLL (nats per event in the "
-             "recoil kinematic coordinates; '-' for the particle map), lowest "
+             "purpose (the training file used seed 1, the test file seed 2). Ranked by NLL (nats "
+             "per event in the recoil kinematic coordinates; '-' for the particle map), lowest "
              "first; Δ NLL: paired difference to the best run on the same events, with its "
              "standard error.\n")
     print(body)
