@@ -20,8 +20,12 @@ HERE = Path(__file__).resolve().parent
 #: Generator candidates of the precision table (configs/ or benchmarks/configs/; "+rw": with
 #: hepgen fit-reweighter).
 GENERATOR_MODELS = ("inn", "discflow", "binn_small", "inn_chain", "default_particles",
-                    "inn_chain_recoil", "inn_chain_recoil+rw", "staged", "staged+rw", "fast",
-                    "fast_spline", "default_recoil_60ep", "recoil_60full", "binn_chain_recoil")
+                    "inn_chain_recoil", "inn_chain_recoil+rw", "staged", "staged+rw",
+                    "fast_noaug", "fast_spline", "default_recoil_60ep", "recoil_60full",
+                    "binn_chain_recoil", "fast_aug", "default", "default+rw")
+#: Further candidates of the selection table only (benchmarks/configs/).
+SELECTION_ONLY = ("staged_long", "staged_aug", "deta_aug", "fast_spline_aug", "aug_big",
+                  "aug_smallbatch", "aug_wide2")
 
 #: name -> argument list; the order is the order of RESULTS.md.
 BENCHMARKS: dict[str, list[str]] = {
@@ -34,8 +38,8 @@ BENCHMARKS: dict[str, list[str]] = {
     # trains every candidate that is not in runs/ yet (hours on 2 cores), then evaluates
     "generators": ["bench_generators.py", "--reuse", "--models", ",".join(GENERATOR_MODELS)],
     "selection": ["bench_selection.py", "--sim-jobs", "1", "--models",
-                  ",".join(m for m in GENERATOR_MODELS if "+" not in m and "discflow" not in m
-                           and m not in ("inn", "binn_small"))],
+                  ",".join([*(m for m in GENERATOR_MODELS if "+" not in m and "discflow" not in m
+                              and m not in ("inn", "binn_small")), *SELECTION_ONLY])],
     "quantum-throughput": ["bench_quantum_throughput.py", "--qubits", "4,6,8,10,12",
                            "--repeats", "3"],
     "qinn-study": ["bench_qinn_study.py"],
