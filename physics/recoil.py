@@ -60,7 +60,14 @@ from hepgen.physics.preprocessing import (
     jagged_array,
     regular_array,
 )
-from hepgen.physics.two_body import decay, four_vector, from_rapidity, rest_frame_direction
+from hepgen.physics.two_body import (
+    decay,
+    four_vector,
+    from_rapidity,
+    lab_axes_direction,
+    rest_frame_direction,
+    rest_frame_direction_about,
+)
 
 #: The 9 features of the first block (leading jet, balance, pair, decay).
 EVENT_FEATURES: tuple[str, ...] = (
@@ -97,6 +104,9 @@ class RecoilPreprocessor(EventPreprocessor):
     DRAWS_CHARGE: ClassVar[bool] = False
     #: further jets' eta relative to the leading jet's (RecoilDeltaEtaPreprocessor)
     RELATIVE_ETA: ClassVar[bool] = False
+    #: decay angles about the leading jet's direction in the pair rest frame
+    #: (RecoilJetAxisPreprocessor) instead of the lab-parallel axes
+    JET_AXIS: ClassVar[bool] = False
 
     @property
     def feature_names(self) -> tuple[str, ...]:
@@ -130,7 +140,8 @@ class RecoilPreprocessor(EventPreprocessor):
         jet = {f: regular_array(events.Jet[f], self.n_jets) for f in KINEMATIC_FIELDS}
         phi0 = jet["phi"][:, 0]
         jet_phi = delta_phi(jet["phi"], phi0[:, None])
-        pair, cos_theta, decay_phi = _pair_and_decay(events, phi0)
+        lead = _leading_jet(jet["pt"][:, 0], jet["eta"][:, 0], jet["mass"][:, 0])
+        pair, cos_theta, decay_phi = _pair_and_decay(events, phi0, lead if self.JET_AXIS else None)
         jx, jy = _cartesian(jet["pt"], jet_phi)
         bx, by = pair.px + jx.sum(axis=1), pair.py + jy.sum(axis=1)
         columns = [jet["pt"][:, 0], jet["eta"][:, 0], jet["mass"][:, 0], np.hypot(bx, by),
@@ -162,7 +173,11 @@ class RecoilPreprocessor(EventPreprocessor):
         bx, by = _cartesian(col["balance_pt"], col["balance_phi"])
         pair = from_rapidity(bx - jx.sum(axis=1), by - jy.sum(axis=1), col["z_rapidity"],
                              col["z_mass"])
-        negative, positive = decay(pair, col["decay_costheta"], col["decay_phi"], MUON_MASS)
+        cos_theta, decay_phi = col["decay_costheta"], col["decay_phi"]
+        if self.JET_AXIS:
+            lead = _leading_jet(col["j1_pt"], col["j1_eta"], col["j1_mass"])
+            cos_theta, decay_phi = lab_axes_direction(cos_theta, decay_phi, pair, lead)
+        negative, positive = decay(pair, cos_theta, decay_phi, MUON_MASS)
         muon_phi = wrap_phi(np.column_stack([negative.phi, positive.phi]) + rot[:, None])
         muon = {
             "pt": jagged_array(np.column_stack([negative.pt, positive.pt])),
@@ -174,16 +189,24 @@ class RecoilPreprocessor(EventPreprocessor):
         return build_events(muon, {f: jagged_array(v) for f, v in stack.items()})
 
 
-def _pair_and_decay(events: ak.Array, phi0: FloatArray
+def _leading_jet(pt: FloatArray, eta: FloatArray, mass: FloatArray) -> vector.MomentumNumpy4D:
+    """The leading jet (N,) in the rotated frame (phi = 0)."""
+    return vector.array({"pt": pt, "eta": eta, "phi": np.zeros(len(pt)), "mass": mass})
+
+
+def _pair_and_decay(events: ak.Array, phi0: FloatArray,
+                    axis: vector.MomentumNumpy4D | None = None,
                     ) -> tuple[vector.MomentumNumpy4D, FloatArray, FloatArray]:
     """The dimuon four-vector (N,) in the frame rotated by -phi0, and the negative muon's
-    (cos theta*, phi*) in its rest frame."""
+    (cos theta*, phi*) in its rest frame (about ``axis`` boosted into it, if given)."""
     mu = {f: regular_array(events.Muon[f], 2) for f in ("pt", "eta", "phi", "mass")}
     muons = [_rotated_muon(mu, i, phi0) for i in range(2)]
     first_is_negative = regular_array(events.Muon.charge, 2)[:, 0] < 0
     negative = four_vector(*(np.where(first_is_negative, getattr(muons[0], c),
                                       getattr(muons[1], c)) for c in ("px", "py", "pz", "E")))
     pair = muons[0] + muons[1]
+    if axis is not None:
+        return pair, *rest_frame_direction_about(negative, pair, axis)
     return pair, *rest_frame_direction(negative, pair)
 
 
@@ -203,3 +226,15 @@ class RecoilDeltaEtaPreprocessor(RecoilPreprocessor):
     FORMAT: ClassVar[str] = "hepgen.preprocessing.RecoilDeltaEtaPreprocessor"
     REPRESENTATION: ClassVar[str] = "recoil-deta"
     RELATIVE_ETA: ClassVar[bool] = True
+
+
+class RecoilJetAxisPreprocessor(RecoilPreprocessor):
+    """The recoil representation with the decay angles measured about the leading jet's
+    direction in the dimuon rest frame (z' = leading jet boosted into it, x' = the beam axis
+    made orthogonal). A jet along a muon in the lab (mostly photons radiated by the muon, which
+    the clustering takes while the muon is excluded) stays collinear in every frame, so those
+    events sit at decay_costheta = +-1 instead of on a curve that depends on the pair's boost."""
+
+    FORMAT: ClassVar[str] = "hepgen.preprocessing.RecoilJetAxisPreprocessor"
+    REPRESENTATION: ClassVar[str] = "recoil-jetaxis"
+    JET_AXIS: ClassVar[bool] = True

@@ -5,7 +5,9 @@ pT, eta, phi (relative to the leading muon), mass of every object. ``recoil``
 (:class:`~hepgen.physics.recoil.RecoilPreprocessor`): leading jet, the event's pT balance, the
 dimuon rapidity and mass and the decay direction, then the further jets; ``recoil-deta``
 (:class:`~hepgen.physics.recoil.RecoilDeltaEtaPreprocessor`): the same with the further jets'
-eta relative to the leading jet's. All have D = 5 + 4 n.
+eta relative to the leading jet's; ``recoil-jetaxis``
+(:class:`~hepgen.physics.recoil.RecoilJetAxisPreprocessor`): the decay angles about the leading
+jet's direction in the dimuon rest frame. All have D = 5 + 4 n.
 """
 
 from __future__ import annotations
@@ -13,13 +15,18 @@ from __future__ import annotations
 from typing import Any
 
 from hepgen.physics.preprocessing import EventPreprocessor
-from hepgen.physics.recoil import RecoilDeltaEtaPreprocessor, RecoilPreprocessor
+from hepgen.physics.recoil import (
+    RecoilDeltaEtaPreprocessor,
+    RecoilJetAxisPreprocessor,
+    RecoilPreprocessor,
+)
 
 #: Representation name -> preprocessor class.
 REPRESENTATIONS: dict[str, type[EventPreprocessor]] = {
     "particles": EventPreprocessor,
     "recoil": RecoilPreprocessor,
     "recoil-deta": RecoilDeltaEtaPreprocessor,
+    "recoil-jetaxis": RecoilJetAxisPreprocessor,
 }
 
 

@@ -73,12 +73,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "chain mu mu j1 | n, j2 | mu mu j1, j3 | mu mu j1 j2 (default: the "
                         "config's 'multiplicity', else separate; the shipped default uses the "
                         "chain, measured better on 2 and 3 jets)")
-    parser.add_argument("--representation", choices=("particles", "recoil", "recoil-deta"),
+    parser.add_argument("--representation", choices=("particles", "recoil", "recoil-deta",
+                                                          "recoil-jetaxis"),
                         help="what the networks see: pT, eta, phi, mass of every object "
                         "(particles, arXiv 2110.13632) or the leading jet, the event's pT "
                         "balance, the dimuon rapidity and mass and the decay angles, then the "
                         "other jets (recoil; recoil-deta: their eta relative to the leading "
-                        "jet's); default: the config's 'representation', else particles")
+                        "jet's; recoil-jetaxis: decay angles about the leading jet); default: the config's 'representation', else particles")
     parser.add_argument("--loss", choices=("nll", "mmd", "nll+mmd"),
                         help="training loss of the INN families: negative log-likelihood, "
                         "maximum mean discrepancy, or their sum (default nll; a config's "

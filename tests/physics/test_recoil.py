@@ -19,6 +19,7 @@ from hepgen.physics.observables import evaluate_all
 from hepgen.physics.preprocessing import EventPreprocessor, feature_names, split_by_multiplicity
 from hepgen.physics.recoil import (
     RecoilDeltaEtaPreprocessor,
+    RecoilJetAxisPreprocessor,
     RecoilPreprocessor,
     recoil_feature_names,
 )
@@ -37,7 +38,7 @@ def _jagged(a) -> ak.Array:
     return ak.from_regular(ak.Array(np.asarray(a)), axis=1)
 
 
-CLASSES = [RecoilPreprocessor, RecoilDeltaEtaPreprocessor]
+CLASSES = [RecoilPreprocessor, RecoilDeltaEtaPreprocessor, RecoilJetAxisPreprocessor]
 
 
 @functools.cache
@@ -174,7 +175,7 @@ def test_registry_save_load_and_errors(tmp_path):
     np.testing.assert_array_equal(again.forward(events), pre.forward(events))
     particles = make_preprocessor(2, "particles").fit(events)
     assert type(preprocessor_from_state(particles.state_dict())) is EventPreprocessor
-    assert set(REPRESENTATIONS) == {"particles", "recoil", "recoil-deta"}
+    assert set(REPRESENTATIONS) == {"particles", "recoil", "recoil-deta", "recoil-jetaxis"}
     deta = make_preprocessor(2, "recoil-deta").fit(events)
     assert type(preprocessor_from_state(deta.state_dict())) is RecoilDeltaEtaPreprocessor
     with pytest.raises(ValueError, match="representation must be one of"):
@@ -207,3 +208,22 @@ def test_forward_log_det_matches_finite_differences(cls):
             jac[:, j] = (pre.chain.forward(up) - pre.chain.forward(down))[0] / (2 * h)
         assert got[i] == pytest.approx(np.linalg.slogdet(jac)[1], abs=1e-5)
     np.testing.assert_allclose(pre.forward_log_det(events[:20]), got)
+
+
+def test_jet_axis_puts_a_muon_along_the_leading_jet_at_cos_one():
+    """An event whose negative (positive) muon flies along the leading jet has decay_costheta
+    +1 (-1) about the jet axis; the other decay features agree with the plain recoil map."""
+    muon = {"pt": _jagged([[40.0, 30.0]]), "eta": _jagged([[0.7, -1.2]]),
+            "phi": _jagged([[0.3, 2.9]]), "charge": _jagged([[-1, 1]])}
+    jet = {"pt": _jagged([[35.0]]), "eta": _jagged([[0.7]]), "phi": _jagged([[0.3]]),
+           "mass": _jagged([[0.0]])}
+    events = build_events(muon, jet)
+    names = recoil_feature_names(1)
+    along = RecoilJetAxisPreprocessor(1).kinematics(events)
+    plain = RecoilPreprocessor(1).kinematics(events)
+    assert along[0, names.index("decay_costheta")] == pytest.approx(1.0, abs=1e-9)
+    same = [i for i, n in enumerate(names) if not n.startswith("decay_")]
+    np.testing.assert_array_equal(along[:, same], plain[:, same])
+    swapped = build_events({**muon, "charge": _jagged([[1, -1]])}, jet)
+    cos = RecoilJetAxisPreprocessor(1).kinematics(swapped)[0, names.index("decay_costheta")]
+    assert cos == pytest.approx(-1.0, abs=1e-9)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import vector
 
 from hepgen.physics.constants import MUON_MASS
 from hepgen.physics.two_body import decay, from_rapidity, rest_frame_direction
@@ -48,3 +49,34 @@ def test_pair_below_threshold_gives_daughters_at_rest_in_the_pair_frame():
     first, second = decay(pair, np.array([0.2]), np.array([1.0]), MUON_MASS)
     assert np.isfinite([first.px, first.pz, second.E]).all()
     np.testing.assert_allclose(first.px, second.px)
+
+
+def test_directions_about_a_reference_axis_invert_and_handle_the_beam_axis():
+    from hepgen.physics.two_body import (
+        axis_frame,
+        decay,
+        from_rapidity,
+        lab_axes_direction,
+        rest_frame_direction,
+        rest_frame_direction_about,
+    )
+
+    rng = np.random.default_rng(5)
+    n = 500
+    pair = from_rapidity(rng.normal(0, 30, n), rng.normal(0, 30, n), rng.normal(0, 1.5, n),
+                         rng.uniform(20, 120, n))
+    reference = from_rapidity(rng.normal(0, 40, n), rng.normal(0, 40, n), rng.normal(0, 2, n),
+                              rng.uniform(0, 10, n))
+    cos, phi = rng.uniform(-1, 1, n), rng.uniform(-np.pi, np.pi, n)
+    lab_cos, lab_phi = lab_axes_direction(cos, phi, pair, reference)
+    first, _ = decay(pair, lab_cos, lab_phi, 0.105)
+    back_cos, back_phi = rest_frame_direction_about(first, pair, reference)
+    np.testing.assert_allclose(back_cos, cos, atol=1e-9)
+    np.testing.assert_allclose(np.cos(back_phi - phi), 1.0, atol=1e-9)
+    np.testing.assert_allclose(rest_frame_direction(first, pair)[0], lab_cos, atol=1e-9)
+    frames = axis_frame(reference, pair)
+    np.testing.assert_allclose(frames @ frames.transpose(0, 2, 1), np.broadcast_to(np.eye(3),
+                               (n, 3, 3)), atol=1e-12)
+    beam = from_rapidity(np.zeros(1), np.zeros(1), np.zeros(1), np.ones(1))  # pair at rest
+    along_z = vector.array({"px": [0.0], "py": [0.0], "pz": [5.0], "E": [5.0]})
+    assert np.isfinite(axis_frame(along_z, beam)).all()
