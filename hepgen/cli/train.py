@@ -79,7 +79,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "(particles, arXiv 2110.13632) or the leading jet, the event's pT "
                         "balance, the dimuon rapidity and mass and the decay angles, then the "
                         "other jets (recoil; recoil-deta: their eta relative to the leading "
-                        "jet's; recoil-jetaxis: decay angles about the leading jet); default: the config's 'representation', else particles")
+                        "jet's; recoil-jetaxis: decay angles about the leading jet); default: "
+                        "the config's 'representation', else particles")
     parser.add_argument("--loss", choices=("nll", "mmd", "nll+mmd"),
                         help="training loss of the INN families: negative log-likelihood, "
                         "maximum mean discrepancy, or their sum (default nll; a config's "
