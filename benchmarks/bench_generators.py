@@ -214,6 +214,14 @@ def render(results: dict[str, dict], args: argparse.Namespace) -> str:
                      "|generated − test|:\n\n")
             text += table(["observable", "draws", "band only", "band ⊕ stat",
                            "median rel. width"], rows)
+            pooled = [r.get("band") for o in band["observables"].values() for r in o.values()
+                      if r.get("band")]
+            n_bins = sum(b["n_bins"] for b in pooled)
+            if n_bins:
+                text += (f"\n\nPooled over every observable and region ({n_bins:,} bins): band "
+                         f"only {_pct(sum(b['n_covered_band'] for b in pooled) / n_bins)}, "
+                         f"band ⊕ stat {_pct(sum(b['n_covered_total'] for b in pooled) / n_bins)}"
+                         " (68 % would be calibrated).")
     return text
 
 
