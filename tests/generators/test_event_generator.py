@@ -259,7 +259,8 @@ SHIPPED = Path(__file__).resolve().parents[2] / "data_samples"
 @pytest.mark.parametrize("name", ["default_generator", "fast_generator"])
 def test_shipped_generators_load_and_sample_in_the_physics_domain(name):
     generator, extra = EventGenerator.load(SHIPPED / name)
-    assert generator.representation == "recoil" and generator.multiplicity_model == "chain"
+    assert generator.representation == "recoil-jetaxis"
+    assert generator.multiplicity_model == "chain" and generator.symmetries == ("eta", "phi")
     events, _ = generator.sample_events(2000, seed=3)
     counts = ak.to_numpy(ak.num(events.Jet, axis=1))
     assert set(np.unique(counts)) == {1, 2, 3}
