@@ -338,13 +338,14 @@ class FeatureChain:
             x = step.forward(x)
         return x
 
-    def forward_log_det(self, x: FloatArray) -> FloatArray:
-        """log |det d features / d kinematics| (N,) at the kinematics x (N, dim)."""
+    def forward_and_log_det(self, x: FloatArray) -> tuple[FloatArray, FloatArray]:
+        """(N, dim) kinematics -> (features (N, dim), log |det d features / d kinematics| (N,)),
+        in one pass through the steps."""
         total = np.zeros(len(x))
         for step in self.steps:
             total += step.forward_log_det(x)
             x = step.forward(x)
-        return total
+        return x, total
 
     def inverse(self, y: FloatArray) -> FloatArray:
         """(N, dim) features -> (N, dim) kinematics."""

@@ -258,11 +258,11 @@ class EventPreprocessor:
         """Events (N, exactly ``n_jets`` jets) -> standardised features (N, D) float64."""
         return self.chain.forward(self.kinematics(events))
 
-    def forward_log_det(self, events: ak.Array) -> FloatArray:
-        """log |det d features / d kinematics| (N,): with a feature density q(x), the density of
-        the events in the kinematic coordinates of :meth:`kinematics` is
-        q(x) * exp(forward_log_det)."""
-        return self.chain.forward_log_det(self.kinematics(events))
+    def forward_and_log_det(self, events: ak.Array) -> tuple[FloatArray, FloatArray]:
+        """:meth:`forward` and log |det d features / d kinematics| (N,): with a feature density
+        q(x), the density of the events in the kinematic coordinates of :meth:`kinematics` is
+        q(x) * exp(log_det)."""
+        return self.chain.forward_and_log_det(self.kinematics(events))
 
     def inverse(
         self,

@@ -140,8 +140,9 @@ class RecoilPreprocessor(EventPreprocessor):
         jet = {f: regular_array(events.Jet[f], self.n_jets) for f in KINEMATIC_FIELDS}
         phi0 = jet["phi"][:, 0]
         jet_phi = delta_phi(jet["phi"], phi0[:, None])
-        lead = _leading_jet(jet["pt"][:, 0], jet["eta"][:, 0], jet["mass"][:, 0])
-        pair, cos_theta, decay_phi = _pair_and_decay(events, phi0, lead if self.JET_AXIS else None)
+        axis = (_leading_jet(jet["pt"][:, 0], jet["eta"][:, 0], jet["mass"][:, 0])
+                if self.JET_AXIS else None)
+        pair, cos_theta, decay_phi = _pair_and_decay(events, phi0, axis)
         jx, jy = _cartesian(jet["pt"], jet_phi)
         bx, by = pair.px + jx.sum(axis=1), pair.py + jy.sum(axis=1)
         columns = [jet["pt"][:, 0], jet["eta"][:, 0], jet["mass"][:, 0], np.hypot(bx, by),

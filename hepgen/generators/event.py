@@ -33,6 +33,7 @@ from typing import Any
 import awkward as ak
 import numpy as np
 import torch
+from scipy.special import logsumexp
 from torch import Tensor, nn
 
 from hepgen._version import __version__
@@ -189,26 +190,24 @@ class EventGenerator(nn.Module):
         same fitted preprocessing (same representation, same training file). ``kinematic=True``
         adds the preprocessing's log-Jacobian: the density in the representation's kinematic
         coordinates, comparable between representations whose kinematic coordinates differ by
-        a unit Jacobian (``recoil`` and ``recoil-deta``). Either serves as a held-out NLL.
+        a unit Jacobian (``recoil``, ``recoil-deta``, ``recoil-jetaxis``). Either serves as a
+        held-out NLL.
         """
         self._check_fitted()
         elements = [(), *group_elements(self.symmetries)]
         per_element: dict[int, list[np.ndarray]] = {}
         for element in elements:
-            moved = reflect(events, element) if element else events
-            features = self.features(moved)
-            jacobians = self._log_dets(moved) if kinematic else {}
-            for n, x in features.items():
+            by_n = split_by_multiplicity(reflect(events, element) if element else events)
+            for n in (n for n in self.multiplicities if n in by_n):
+                x, log_det = self.preprocessors[n].forward_and_log_det(by_n[n])
                 model = self.model(n).eval()
+                x = torch.as_tensor(x, dtype=torch.float32)  # as in features()
                 values = torch.cat([model.log_prob(xb, None) for xb in x.split(batch_size)])
-                values = values.double().numpy() + jacobians.get(n, 0.0)
+                values = values.double().numpy() + (log_det if kinematic else 0.0)
                 per_element.setdefault(n, []).append(values)
-        return {n: _log_mean_exp(np.stack(v)) for n, v in per_element.items()}
-
-    def _log_dets(self, events: ak.Array) -> dict[int, np.ndarray]:
-        by_n = split_by_multiplicity(events)
-        return {n: self.preprocessors[n].forward_log_det(by_n[n])
-                for n in self.multiplicities if n in by_n}
+        n_elements = len(elements)
+        return {n: logsumexp(np.stack(v), axis=0) - np.log(n_elements)
+                for n, v in per_element.items()}
 
     # --- sampling ---------------------------------------------------------------------------
     def _check_fitted(self) -> None:
@@ -402,12 +401,6 @@ class EventGenerator(nn.Module):
                                    f"{str(err).splitlines()[0]}") from None
         extra = {k[len("extra."):]: v for k, v in tensors.items() if k.startswith("extra.")}
         return gen.eval(), extra
-
-
-def _log_mean_exp(values: np.ndarray) -> np.ndarray:
-    """log mean exp over axis 0 of (G, N), stable."""
-    top = values.max(axis=0)
-    return top + np.log(np.mean(np.exp(values - top), axis=0))
 
 
 def load_tensors(path: Path) -> dict[str, Tensor]:

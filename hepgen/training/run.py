@@ -135,7 +135,7 @@ class RunConfig:
             check_symmetries(self.symmetrize, "symmetrize")
         except (ValueError, TypeError) as err:
             raise HepgenInputError(f"{source}: {err}") from None
-        for k in ["", *sorted(self.stage_train)]:
+        for k in [None, *sorted(self.stage_train)]:
             try:
                 check_symmetries(self.train_config_of(k).augment, "augment")
             except (ValueError, TypeError) as err:
@@ -159,10 +159,11 @@ class RunConfig:
                 raise HepgenInputError(f"{source}: 'stage_train' {k}: unknown option(s) "
                                        f"{sorted(unknown)}; known: {sorted(allowed)}")
 
-    def train_config_of(self, index: int | str, seed: int = 0) -> TrainConfig:
+    def train_config_of(self, index: int | str | None = None, seed: int = 0) -> TrainConfig:
         """The training options of chain stage (or multiplicity) ``index``: ``train`` updated by
-        ``stage_train["index"]``; ``""`` gives ``train`` alone."""
-        return TrainConfig(**{**self.train, **self.stage_train.get(str(index), {}), "seed": seed})
+        ``stage_train["index"]``; None gives ``train`` alone."""
+        stage = self.stage_train.get(str(index), {}) if index is not None else {}
+        return TrainConfig(**{**self.train, **stage, "seed": seed})
 
     def _validate_stage_config(self, source: str) -> None:
         stages = self.stage_model_config
@@ -291,7 +292,7 @@ def train_generator(
     """
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
-    train_cfg = config.train_config_of("", seed)
+    train_cfg = config.train_config_of(None, seed)
     torch.manual_seed(seed)
     generator = EventGenerator(config.family, config.model_config, tuple(config.jets),
                                config.multiplicity, config.representation,
