@@ -42,6 +42,7 @@ import vector
 from hepgen.physics.constants import MUON_MASS
 from hepgen.physics.events import KINEMATIC_FIELDS, build_events
 from hepgen.physics.feature_steps import (
+    ConeSqueeze,
     CosineArtanhTransform,
     FeatureStep,
     LogTransform,
@@ -239,3 +240,25 @@ class RecoilJetAxisPreprocessor(RecoilPreprocessor):
     FORMAT: ClassVar[str] = "hepgen.preprocessing.RecoilJetAxisPreprocessor"
     REPRESENTATION: ClassVar[str] = "recoil-jetaxis"
     JET_AXIS: ClassVar[bool] = True
+
+
+class RecoilConePreprocessor(RecoilJetAxisPreprocessor):
+    """``recoil-jetaxis`` with the jet-clustering exclusion cone about the leading jet closed
+    (:class:`~hepgen.physics.feature_steps.ConeSqueeze`, first step, on the kinematics): each
+    further jet's (eta_k - eta_1, phi_k) plane has a hole of radius ~R = 0.4 about the leading
+    jet, ringed by collinear pairs; the step maps the punctured disk onto a full one so the flow
+    needs no hole. The 9 event features are those of ``recoil-jetaxis`` (its first chain stage
+    can be reused)."""
+
+    FORMAT: ClassVar[str] = "hepgen.preprocessing.RecoilConePreprocessor"
+    REPRESENTATION: ClassVar[str] = "recoil-cone"
+
+    def _steps(self) -> list[FeatureStep]:
+        steps = super()._steps()
+        if self.n_jets < 2:
+            return steps
+        names = self.feature_names
+        columns = [names.index("j1_eta")]
+        for k in range(2, self.n_jets + 1):
+            columns += [names.index(f"j{k}_eta"), names.index(f"j{k}_phi")]
+        return [ConeSqueeze("cone_squeeze", self.dim, columns), *steps]

@@ -7,7 +7,9 @@ dimuon rapidity and mass and the decay direction, then the further jets; ``recoi
 (:class:`~hepgen.physics.recoil.RecoilDeltaEtaPreprocessor`): the same with the further jets'
 eta relative to the leading jet's; ``recoil-jetaxis``
 (:class:`~hepgen.physics.recoil.RecoilJetAxisPreprocessor`): the decay angles about the leading
-jet's direction in the dimuon rest frame. All have D = 5 + 4 n.
+jet's direction in the dimuon rest frame; ``recoil-cone``
+(:class:`~hepgen.physics.recoil.RecoilConePreprocessor`): ``recoil-jetaxis`` with the further
+jets' exclusion cone about the leading jet closed. All have D = 5 + 4 n.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 
 from hepgen.physics.preprocessing import EventPreprocessor
 from hepgen.physics.recoil import (
+    RecoilConePreprocessor,
     RecoilDeltaEtaPreprocessor,
     RecoilJetAxisPreprocessor,
     RecoilPreprocessor,
@@ -27,6 +30,7 @@ REPRESENTATIONS: dict[str, type[EventPreprocessor]] = {
     "recoil": RecoilPreprocessor,
     "recoil-deta": RecoilDeltaEtaPreprocessor,
     "recoil-jetaxis": RecoilJetAxisPreprocessor,
+    "recoil-cone": RecoilConePreprocessor,
 }
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from hepgen.cli.common import positive_int, progress
 from hepgen.physics.errors import HepgenInputError
+from hepgen.physics.representations import REPRESENTATIONS
 
 log = logging.getLogger("hepgen")
 
@@ -73,13 +74,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "chain mu mu j1 | n, j2 | mu mu j1, j3 | mu mu j1 j2 (default: the "
                         "config's 'multiplicity', else separate; the shipped default uses the "
                         "chain, measured better on 2 and 3 jets)")
-    parser.add_argument("--representation", choices=("particles", "recoil", "recoil-deta",
-                                                          "recoil-jetaxis"),
+    parser.add_argument("--representation", choices=tuple(REPRESENTATIONS),
                         help="what the networks see: pT, eta, phi, mass of every object "
                         "(particles, arXiv 2110.13632) or the leading jet, the event's pT "
                         "balance, the dimuon rapidity and mass and the decay angles, then the "
                         "other jets (recoil; recoil-deta: their eta relative to the leading "
-                        "jet's; recoil-jetaxis: decay angles about the leading jet); default: "
+                        "jet's; recoil-jetaxis: decay angles about the leading jet; recoil-cone: "
+                        "recoil-jetaxis with the jet-clustering cone about the leading jet "
+                        "closed); default: "
                         "the config's 'representation', else particles")
     parser.add_argument("--loss", choices=("nll", "mmd", "nll+mmd"),
                         help="training loss of the INN families: negative log-likelihood, "

@@ -190,7 +190,7 @@ class EventGenerator(nn.Module):
         same fitted preprocessing (same representation, same training file). ``kinematic=True``
         adds the preprocessing's log-Jacobian: the density in the representation's kinematic
         coordinates, comparable between representations whose kinematic coordinates differ by
-        a unit Jacobian (``recoil``, ``recoil-deta``, ``recoil-jetaxis``). Either serves as a
+        a unit Jacobian (``recoil``, ``recoil-deta``, ``recoil-jetaxis``, ``recoil-cone``). Either serves as a
         held-out NLL.
         """
         self._check_fitted()

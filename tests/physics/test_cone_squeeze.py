@@ -1,0 +1,121 @@
+"""Tests of the cone-closing radial map (hepgen.physics.feature_steps.ConeSqueeze) and of the
+``recoil-cone`` representation built on it (hepgen.physics.recoil.RecoilConePreprocessor)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from hepgen.physics.feature_steps import ConeSqueeze
+from hepgen.physics.io import read_events
+from hepgen.physics.preprocessing import split_by_multiplicity
+from hepgen.physics.recoil import RecoilConePreprocessor, RecoilJetAxisPreprocessor
+
+TRAIN = Path(__file__).resolve().parents[2] / "data_samples" / "zjets_train.root"
+
+
+def _step(r_in: float = 0.3, r_out: float = 1.5) -> ConeSqueeze:
+    """A squeeze on columns (eta_ref, eta_2, phi_2, eta_3, phi_3) of a 6-column array."""
+    step = ConeSqueeze("cone", 6, [0, 1, 2, 3, 4], r_out=r_out)
+    step.load_params({"r_out": r_out, "r_in": r_in})
+    return step
+
+
+def _points(n: int, seed: int, r_in: float = 0.3) -> np.ndarray:
+    """(n, 6) rows: eta_ref, two further jets at separations in (r_in, 3), an untouched column."""
+    rng = np.random.default_rng(seed)
+    x = np.empty((n, 6))
+    x[:, 0] = rng.uniform(-3, 3, n)
+    for c in (1, 3):
+        r, a = rng.uniform(r_in * 1.001, 3.0, n), rng.uniform(-np.pi, np.pi, n)
+        x[:, c], x[:, c + 1] = x[:, 0] + r * np.cos(a), r * np.sin(a)
+    x[:, 5] = rng.normal(size=n)
+    return x
+
+
+def test_round_trip_and_untouched_columns():
+    step = _step()
+    x = _points(5000, 1)
+    y = step.forward(x)
+    np.testing.assert_allclose(step.inverse(y), x, atol=1e-12)
+    np.testing.assert_array_equal(y[:, [0, 5]], x[:, [0, 5]])
+    for c in (1, 3):  # each further jet
+        r, r_new = (np.hypot(a[:, c] - a[:, 0], a[:, c + 1]) for a in (x, y))
+        outside = r >= 1.5
+        np.testing.assert_array_equal(y[outside, c : c + 2], x[outside, c : c + 2])
+        assert (r_new[~outside] < 1.5).all()
+        inside = ~outside  # the angle about the reference jet is kept
+        np.testing.assert_allclose(np.arctan2(y[inside, c + 1], y[inside, c] - y[inside, 0]),
+                                   np.arctan2(x[inside, c + 1], x[inside, c] - x[inside, 0]),
+                                   atol=1e-12)
+
+
+def test_cone_edge_goes_to_the_origin_and_the_disk_edge_stays():
+    step = _step()
+    x = np.array([[0.5, 0.5 + 0.3 * (1 + 1e-12), 0.0, 0.5 + 1.5, 0.0, 0.0]])
+    y = step.forward(x)
+    assert abs(y[0, 1] - 0.5) < 1e-9 and y[0, 3] == pytest.approx(2.0, abs=1e-12)
+    # any point of the disk, the origin included, comes back outside the cone
+    z = np.zeros((3, 6))
+    z[:, 1] = [0.0, 0.01, -1.2]
+    back = step.inverse(z)
+    assert (np.hypot(back[:, 1] - back[:, 0], back[:, 2]) >= 0.3 - 1e-12).all()
+
+
+def test_log_det_matches_finite_differences_and_is_continuous_at_r_out():
+    step = _step()
+    x = _points(30, 2)
+    got = step.forward_log_det(x)
+    h = 1e-6
+    for i in range(len(x)):
+        jac = np.empty((6, 6))
+        for j in range(6):
+            up, down = x[i : i + 1].copy(), x[i : i + 1].copy()
+            up[0, j] += h
+            down[0, j] -= h
+            jac[:, j] = (step.forward(up) - step.forward(down))[0] / (2 * h)
+        assert got[i] == pytest.approx(np.linalg.slogdet(jac)[1], abs=1e-6)
+    edge = np.array([[0.0, 1.5 - 1e-9, 0.0, 3.0, 0.0, 0.0], [0.0, 1.5 + 1e-9, 0.0, 3.0, 0.0, 0.0]])
+    below, above = step.forward_log_det(edge)
+    assert above == 0.0 and below == pytest.approx(0.0, abs=1e-7)
+
+
+def test_domain_fit_and_state():
+    step = ConeSqueeze("cone", 6, [0, 1, 2, 3, 4])
+    with pytest.raises(RuntimeError, match="not fitted"):
+        step.forward(_points(3, 3))
+    x = _points(2000, 3, r_in=0.4)
+    step.fit(x)
+    r = np.hypot(x[:, [1, 3]] - x[:, :1], x[:, [2, 4]])
+    assert step.r_in == pytest.approx(ConeSqueeze.R_IN_FRACTION * r.min())
+    inside = x[:1].copy()
+    inside[0, 1], inside[0, 2] = inside[0, 0] + 0.1, 0.0
+    with pytest.raises(ValueError, match=r"outside the domain jet separations Delta R > r_in"):
+        step.forward(inside)
+    again = ConeSqueeze("cone", 6, [0, 1, 2, 3, 4])
+    again.load_state_dict(step.state_dict())
+    np.testing.assert_array_equal(again.forward(x), step.forward(x))
+    with pytest.raises(ValueError, match="columns"):
+        ConeSqueeze("cone", 6, [0, 1])
+    with pytest.raises(ValueError, match="r_out"):
+        ConeSqueeze("cone", 6, [0, 1, 2], r_out=4.0)
+
+
+def test_shipped_data_the_cone_is_closed():
+    """On the shipped training file no 2-jet event has its second jet within 0.37 of the
+    leading one; after the squeeze the plane about the leading jet is filled down to 0."""
+    events = split_by_multiplicity(read_events(TRAIN)[0])[2]
+    cone, axis = RecoilConePreprocessor(2).fit(events), RecoilJetAxisPreprocessor(2).fit(events)
+    names = cone.feature_names
+    k_cone, k_axis = cone.chain.steps[0].forward(cone.kinematics(events)), axis.kinematics(events)
+    def separation(k: np.ndarray) -> np.ndarray:
+        return np.hypot(k[:, names.index("j2_eta")] - k[:, names.index("j1_eta")],
+                        k[:, names.index("j2_phi")])
+    before, after = separation(k_axis), separation(k_cone)
+    assert before.min() > 0.37
+    assert (after < 0.1).sum() > 10
+    # everything but the second jet's eta and phi is the recoil-jetaxis kinematics
+    same = [i for i, n in enumerate(names) if n not in ("j2_eta", "j2_phi")]
+    np.testing.assert_array_equal(k_cone[:, same], k_axis[:, same])
