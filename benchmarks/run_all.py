@@ -23,12 +23,13 @@ GENERATOR_MODELS = ("inn", "discflow", "binn_small", "inn_chain", "default_parti
                     "inn_chain_recoil", "inn_chain_recoil+rw", "staged", "staged+rw",
                     "fast_noaug", "fast_spline", "default_recoil_60ep", "recoil_60full",
                     "binn_chain_recoil", "fast_aug", "aug_smallbatch", "binn_aug",
-                    "fast_jetaxis", "default", "default+rw")
+                    "fast_jetaxis", "jetaxis_aug", "jetaxis_aug+rw", "cone_aug", "fast_cone",
+                    "default", "default+rw")
 #: Further candidates of the selection table only (benchmarks/configs/).
 #: (staged_aug_nosym in the table is staged_aug with "symmetries" emptied in its generator.json,
 #: which is what `generate --no-symmetrize` does; it has no config of its own)
 SELECTION_ONLY = ("staged_long", "staged_aug", "deta_aug", "fast_spline_aug", "aug_big",
-                  "aug_wide2", "jetaxis_aug")
+                  "aug_wide2", "cone_deta", "cone_bins", "cone_long23", "cone_log")
 
 #: name -> argument list; the order is the order of RESULTS.md.
 BENCHMARKS: dict[str, list[str]] = {

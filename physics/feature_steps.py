@@ -330,11 +330,13 @@ class ConeSqueeze(FeatureStep):
     so the map and its Jacobian det = (r'/r) f'(r) are continuous at r_out (no new edge in the
     density) and the ring of pairs just outside the cone becomes a peak at the origin.
 
-    Columns: ``(eta_ref, eta_2, phi_2, eta_3, phi_3, ...)``; only the further jets' columns
-    change. ``r_in`` is fitted as :attr:`R_IN_FRACTION` of the smallest separation in the
-    training data (0.95 x 0.378 for the shipped file: anti-kT with R = 0.4 measures distances in
-    rapidity, so pseudorapidity separations can be slightly below R), at most r_out / 2. Domain:
-    every separation > r_in. ``r_out`` < pi keeps the disk inside the phi range.
+    Columns: ``(eta_ref, eta_2, phi_2, eta_3, phi_3, ...)``, or with ``relative=True``
+    ``(deta_2, phi_2, deta_3, phi_3, ...)`` (eta already relative to the reference jet's); only
+    the further jets' columns change. ``r_in`` is fitted as :attr:`R_IN_FRACTION` of the
+    smallest separation in the training data (0.95 x 0.378 for the shipped file: anti-kT with
+    R = 0.4 measures distances in rapidity, so pseudorapidity separations can be slightly below
+    R), at most r_out / 2. Domain: every separation > r_in. ``r_out`` < pi keeps the disk inside
+    the phi range.
     """
 
     kind = "cone_squeeze"
@@ -342,11 +344,14 @@ class ConeSqueeze(FeatureStep):
     R_IN_FRACTION: ClassVar[float] = 0.95
 
     def __init__(self, name: str, dim: int, columns: Sequence[int], *,
-                 r_out: float = 1.5) -> None:
+                 r_out: float = 1.5, relative: bool = False, profile: str = "quadratic") -> None:
         super().__init__(name, dim, columns)
-        if len(self.columns) < 3 or len(self.columns) % 2 != 1:
-            raise ValueError(f"{name}: columns are (eta_ref, eta_k, phi_k, ...), got "
-                             f"{self.columns}")
+        if profile not in ("quadratic", "log"):
+            raise ValueError(f"{name}: profile must be 'quadratic' or 'log', got {profile!r}")
+        self.relative, self.profile = bool(relative), profile
+        if len(self.columns) < 2 or len(self.columns) % 2 != (0 if relative else 1):
+            layout = "(deta_k, phi_k, ...)" if relative else "(eta_ref, eta_k, phi_k, ...)"
+            raise ValueError(f"{name}: columns are {layout}, got {self.columns}")
         if not 0.0 < r_out < np.pi:
             raise ValueError(f"{name}: r_out must be in (0, pi), got {r_out}")
         self.r_out = float(r_out)
@@ -355,9 +360,11 @@ class ConeSqueeze(FeatureStep):
     def fit(self, x: FloatArray) -> None:
         """Fit r_in on the training kinematics (N, dim)."""
         x = check_features(x, self.dim, f"{self.name}.fit")
-        r = self._radius(x[:, self.columns])
-        require_finite(r, f"{self.name}.fit", "training features must be finite")
-        self.r_in = min(self.R_IN_FRACTION * float(r.min()), 0.5 * self.r_out)
+        block = x[:, self.columns]
+        require_finite(block, f"{self.name}.fit", "training features must be finite")
+        self.r_in = min(self.R_IN_FRACTION * float(self._radius(block).min()), 0.5 * self.r_out)
+        if self.profile == "log":
+            self.r_out = float(np.e * self.r_in)
 
     def domain(self) -> str:
         return f"jet separations Delta R > r_in = {self._fitted():.4g}"
@@ -367,52 +374,70 @@ class ConeSqueeze(FeatureStep):
             raise RuntimeError(f"{self.name} is not fitted: call fit(training data) first")
         return self.r_in
 
-    @staticmethod
-    def _radius(block: FloatArray) -> FloatArray:
-        return np.hypot(block[:, 1::2] - block[:, :1], block[:, 2::2])
+    def _parts(self, block: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """(reference eta (N, 1) or zeros, deta (N, K), phi (N, K)) of a column block."""
+        if self.relative:
+            return np.zeros((len(block), 1)), block[:, 0::2], block[:, 1::2]
+        return block[:, :1], block[:, 1::2] - block[:, :1], block[:, 2::2]
+
+    def _assemble(self, block: FloatArray, ref: FloatArray, deta: FloatArray,
+                  dphi: FloatArray) -> FloatArray:
+        out = block.copy()
+        first = 0 if self.relative else 1
+        out[:, first::2], out[:, first + 1 :: 2] = ref + deta, dphi
+        return out
+
+    def _radius(self, block: FloatArray) -> FloatArray:
+        _, deta, dphi = self._parts(block)
+        return np.hypot(deta, dphi)
+
+    def _per_column(self, per_jet: npt.NDArray[Any]) -> npt.NDArray[Any]:
+        """(N, K) per further jet -> (N, len(columns)): each jet's value on its two columns."""
+        pairs = np.repeat(per_jet, 2, axis=1)
+        if self.relative:
+            return pairs
+        return np.column_stack([np.zeros(len(per_jet), per_jet.dtype), pairs])
 
     def _outside_domain(self, block: FloatArray) -> npt.NDArray[np.bool_]:
-        r = self._radius(block)
-        bad = ~(np.isfinite(block[:, 1::2]) & np.isfinite(block[:, 2::2])
-                & np.isfinite(block[:, :1]) & (r > self._fitted()))
-        return np.column_stack([np.zeros(len(block), bool), np.repeat(bad, 2, axis=1)])
+        finite = np.isfinite(block)
+        r = self._radius(np.where(finite, block, 0.0))
+        return self._per_column(r <= self._fitted()) | ~finite
 
     def _f(self, r: FloatArray) -> tuple[FloatArray, FloatArray]:
         """(f(r), f'(r)) inside the disk (r < r_out)."""
         r_in, span = self._fitted(), self.r_out - self._fitted()
+        if self.profile == "log":  # r_out = e r_in: f = r_out (1 + log(r / r_out)), C1 at r_out
+            return self.r_out * (1.0 + np.log(r / self.r_out)), self.r_out / r
         return (r - r_in * np.square((self.r_out - r) / span),
                 1.0 + 2.0 * r_in * (self.r_out - r) / span**2)
 
+    def _f_inverse(self, r_new: FloatArray) -> FloatArray:
+        """r with f(r) = r_new, for 0 <= r_new < r_out."""
+        if self.profile == "log":
+            return self.r_out * np.exp(r_new / self.r_out - 1.0)
+        r_in, span = self._fitted(), self.r_out - self._fitted()
+        c = self.r_out - r_new  # solve a u^2 + u = c for u = r_out - r (stable root)
+        return self.r_out - 2.0 * c / (1.0 + np.sqrt(1.0 + 4.0 * (r_in / span**2) * c))
+
     def _forward(self, block: FloatArray) -> FloatArray:
-        out = block.copy()
-        deta, dphi = block[:, 1::2] - block[:, :1], block[:, 2::2]
+        ref, deta, dphi = self._parts(block)
         r = np.hypot(deta, dphi)
         inside = r < self.r_out
         scale = np.ones_like(r)
         scale[inside] = self._f(r[inside])[0] / r[inside]
-        out[:, 1::2] = block[:, :1] + scale * deta
-        out[:, 2::2] = scale * dphi
-        return out
+        return self._assemble(block, ref, scale * deta, scale * dphi)
 
     def _inverse(self, block: FloatArray) -> FloatArray:
-        out = block.copy()
-        deta, dphi = block[:, 1::2] - block[:, :1], block[:, 2::2]
+        ref, deta, dphi = self._parts(block)
         r_new = np.hypot(deta, dphi)
         inside = r_new < self.r_out
-        r_in, span = self._fitted(), self.r_out - self._fitted()
-        c = self.r_out - r_new[inside]  # solve a u^2 + u = c for u = r_out - r (stable root)
-        u = 2.0 * c / (1.0 + np.sqrt(1.0 + 4.0 * (r_in / span**2) * c))
-        r = self.r_out - u
         scale = np.ones_like(r_new)
-        safe = np.maximum(r_new[inside], np.finfo(np.float64).tiny)
-        scale[inside] = r / safe
-        # r' = 0 exactly has no direction: put it at (r_in, 0)
-        origin = inside & (r_new == 0.0)
-        deta, dphi = np.where(origin, r_in, deta), dphi
+        scale[inside] = (self._f_inverse(r_new[inside])
+                         / np.maximum(r_new[inside], np.finfo(np.float64).tiny))
+        origin = inside & (r_new == 0.0)  # no direction: put it at (f^-1(0), 0)
+        deta = np.where(origin, self._f_inverse(np.zeros(1))[0], deta)
         scale[origin] = 1.0
-        out[:, 1::2] = block[:, :1] + scale * deta
-        out[:, 2::2] = scale * dphi
-        return out
+        return self._assemble(block, ref, scale * deta, scale * dphi)
 
     def _log_derivative(self, block: FloatArray) -> FloatArray:
         r = self._radius(block)
@@ -420,14 +445,19 @@ class ConeSqueeze(FeatureStep):
         log_det = np.zeros_like(r)
         f, df = self._f(r[inside])
         log_det[inside] = np.log(f / r[inside]) + np.log(df)
-        return np.column_stack([np.zeros(len(block)), log_det])
+        out = np.zeros((len(block), len(self.columns)))
+        out[:, -log_det.shape[1] * 2 :: 2] = log_det  # once per jet
+        return out
 
     def params(self) -> dict[str, Any]:
-        return {"r_out": self.r_out, "r_in": self.r_in}
+        return {"r_out": self.r_out, "r_in": self.r_in, "relative": self.relative,
+                "profile": self.profile}
 
     def load_params(self, params: dict[str, Any]) -> None:
         self.r_out = float(params["r_out"])
         self.r_in = None if params["r_in"] is None else float(params["r_in"])
+        self.relative = bool(params.get("relative", False))
+        self.profile = str(params.get("profile", "quadratic"))
 
 
 def _optional_array(values: Sequence[float] | None) -> FloatArray | None:

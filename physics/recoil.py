@@ -252,13 +252,36 @@ class RecoilConePreprocessor(RecoilJetAxisPreprocessor):
 
     FORMAT: ClassVar[str] = "hepgen.preprocessing.RecoilConePreprocessor"
     REPRESENTATION: ClassVar[str] = "recoil-cone"
+    #: radial profile of the squeeze (ConeSqueeze ``profile``)
+    CONE_PROFILE: ClassVar[str] = "quadratic"
 
     def _steps(self) -> list[FeatureStep]:
         steps = super()._steps()
         if self.n_jets < 2:
             return steps
-        names = self.feature_names
-        columns = [names.index("j1_eta")]
+        names, eta = self.feature_names, "deta" if self.RELATIVE_ETA else "eta"
+        columns = [] if self.RELATIVE_ETA else [names.index("j1_eta")]
         for k in range(2, self.n_jets + 1):
-            columns += [names.index(f"j{k}_eta"), names.index(f"j{k}_phi")]
-        return [ConeSqueeze("cone_squeeze", self.dim, columns), *steps]
+            columns += [names.index(f"j{k}_{eta}"), names.index(f"j{k}_phi")]
+        return [ConeSqueeze("cone_squeeze", self.dim, columns, relative=self.RELATIVE_ETA,
+                            profile=self.CONE_PROFILE), *steps]
+
+
+class RecoilConeDeltaEtaPreprocessor(RecoilConePreprocessor):
+    """``recoil-cone`` with the further jets' eta relative to the leading jet's (as
+    ``recoil-deta``): the closed cone, a peak of collinear pairs, then sits at the origin of
+    every event's (deta, phi) plane instead of at (eta_1, 0)."""
+
+    FORMAT: ClassVar[str] = "hepgen.preprocessing.RecoilConeDeltaEtaPreprocessor"
+    REPRESENTATION: ClassVar[str] = "recoil-cone-deta"
+    RELATIVE_ETA: ClassVar[bool] = True
+
+
+class RecoilConeLogPreprocessor(RecoilConePreprocessor):
+    """``recoil-cone`` with the logarithmic squeeze profile (ConeSqueeze ``profile="log"``:
+    r' = r_out (1 + log(r / r_out)) with r_out = e r_in ~ 1): the collinear-pair ring just
+    outside the cone is stretched e-fold radially into a wider peak."""
+
+    FORMAT: ClassVar[str] = "hepgen.preprocessing.RecoilConeLogPreprocessor"
+    REPRESENTATION: ClassVar[str] = "recoil-cone-log"
+    CONE_PROFILE: ClassVar[str] = "log"

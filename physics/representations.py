@@ -9,7 +9,8 @@ eta relative to the leading jet's; ``recoil-jetaxis``
 (:class:`~hepgen.physics.recoil.RecoilJetAxisPreprocessor`): the decay angles about the leading
 jet's direction in the dimuon rest frame; ``recoil-cone``
 (:class:`~hepgen.physics.recoil.RecoilConePreprocessor`): ``recoil-jetaxis`` with the further
-jets' exclusion cone about the leading jet closed. All have D = 5 + 4 n.
+jets' exclusion cone about the leading jet closed; ``recoil-cone-deta``: the same with the
+further jets' eta relative to the leading jet's. All have D = 5 + 4 n.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from typing import Any
 
 from hepgen.physics.preprocessing import EventPreprocessor
 from hepgen.physics.recoil import (
+    RecoilConeDeltaEtaPreprocessor,
+    RecoilConeLogPreprocessor,
     RecoilConePreprocessor,
     RecoilDeltaEtaPreprocessor,
     RecoilJetAxisPreprocessor,
@@ -31,6 +34,8 @@ REPRESENTATIONS: dict[str, type[EventPreprocessor]] = {
     "recoil-deta": RecoilDeltaEtaPreprocessor,
     "recoil-jetaxis": RecoilJetAxisPreprocessor,
     "recoil-cone": RecoilConePreprocessor,
+    "recoil-cone-deta": RecoilConeDeltaEtaPreprocessor,
+    "recoil-cone-log": RecoilConeLogPreprocessor,
 }
 
 

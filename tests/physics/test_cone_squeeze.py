@@ -16,11 +16,16 @@ from hepgen.physics.recoil import RecoilConePreprocessor, RecoilJetAxisPreproces
 TRAIN = Path(__file__).resolve().parents[2] / "data_samples" / "zjets_train.root"
 
 
-def _step(r_in: float = 0.3, r_out: float = 1.5) -> ConeSqueeze:
+def _step(r_in: float = 0.3, r_out: float = 1.5, profile: str = "quadratic") -> ConeSqueeze:
     """A squeeze on columns (eta_ref, eta_2, phi_2, eta_3, phi_3) of a 6-column array."""
-    step = ConeSqueeze("cone", 6, [0, 1, 2, 3, 4], r_out=r_out)
-    step.load_params({"r_out": r_out, "r_in": r_in})
+    step = ConeSqueeze("cone", 6, [0, 1, 2, 3, 4], r_out=r_out, profile=profile)
+    if profile == "log":
+        r_out = float(np.e * r_in)
+    step.load_params({"r_out": r_out, "r_in": r_in, "profile": profile})
     return step
+
+
+PROFILES = pytest.mark.parametrize("profile", ["quadratic", "log"])
 
 
 def _points(n: int, seed: int, r_in: float = 0.3) -> np.ndarray:
@@ -35,28 +40,30 @@ def _points(n: int, seed: int, r_in: float = 0.3) -> np.ndarray:
     return x
 
 
-def test_round_trip_and_untouched_columns():
-    step = _step()
+@PROFILES
+def test_round_trip_and_untouched_columns(profile):
+    step = _step(profile=profile)
     x = _points(5000, 1)
     y = step.forward(x)
     np.testing.assert_allclose(step.inverse(y), x, atol=1e-12)
     np.testing.assert_array_equal(y[:, [0, 5]], x[:, [0, 5]])
     for c in (1, 3):  # each further jet
         r, r_new = (np.hypot(a[:, c] - a[:, 0], a[:, c + 1]) for a in (x, y))
-        outside = r >= 1.5
+        outside = r >= step.r_out
         np.testing.assert_array_equal(y[outside, c : c + 2], x[outside, c : c + 2])
-        assert (r_new[~outside] < 1.5).all()
+        assert (r_new[~outside] < step.r_out).all()
         inside = ~outside  # the angle about the reference jet is kept
         np.testing.assert_allclose(np.arctan2(y[inside, c + 1], y[inside, c] - y[inside, 0]),
                                    np.arctan2(x[inside, c + 1], x[inside, c] - x[inside, 0]),
                                    atol=1e-12)
 
 
-def test_cone_edge_goes_to_the_origin_and_the_disk_edge_stays():
-    step = _step()
-    x = np.array([[0.5, 0.5 + 0.3 * (1 + 1e-12), 0.0, 0.5 + 1.5, 0.0, 0.0]])
+@PROFILES
+def test_cone_edge_goes_to_the_origin_and_the_disk_edge_stays(profile):
+    step = _step(profile=profile)
+    x = np.array([[0.5, 0.5 + 0.3 * (1 + 1e-12), 0.0, 0.5 + step.r_out, 0.0, 0.0]])
     y = step.forward(x)
-    assert abs(y[0, 1] - 0.5) < 1e-9 and y[0, 3] == pytest.approx(2.0, abs=1e-12)
+    assert abs(y[0, 1] - 0.5) < 1e-9 and y[0, 3] == pytest.approx(0.5 + step.r_out, abs=1e-12)
     # any point of the disk, the origin included, comes back outside the cone
     z = np.zeros((3, 6))
     z[:, 1] = [0.0, 0.01, -1.2]
@@ -64,8 +71,9 @@ def test_cone_edge_goes_to_the_origin_and_the_disk_edge_stays():
     assert (np.hypot(back[:, 1] - back[:, 0], back[:, 2]) >= 0.3 - 1e-12).all()
 
 
-def test_log_det_matches_finite_differences_and_is_continuous_at_r_out():
-    step = _step()
+@PROFILES
+def test_log_det_matches_finite_differences_and_is_continuous_at_r_out(profile):
+    step = _step(profile=profile)
     x = _points(30, 2)
     got = step.forward_log_det(x)
     h = 1e-6
@@ -77,9 +85,28 @@ def test_log_det_matches_finite_differences_and_is_continuous_at_r_out():
             down[0, j] -= h
             jac[:, j] = (step.forward(up) - step.forward(down))[0] / (2 * h)
         assert got[i] == pytest.approx(np.linalg.slogdet(jac)[1], abs=1e-6)
-    edge = np.array([[0.0, 1.5 - 1e-9, 0.0, 3.0, 0.0, 0.0], [0.0, 1.5 + 1e-9, 0.0, 3.0, 0.0, 0.0]])
+    r_out = step.r_out
+    edge = np.array([[0.0, r_out - 1e-9, 0.0, 3.0, 0.0, 0.0],
+                     [0.0, r_out + 1e-9, 0.0, 3.0, 0.0, 0.0]])
     below, above = step.forward_log_det(edge)
     assert above == 0.0 and below == pytest.approx(0.0, abs=1e-7)
+
+
+def test_relative_layout_is_the_same_map():
+    """With eta already relative to the reference jet (relative=True, columns deta_k, phi_k) the
+    step moves the same points, with the same log-det."""
+    absolute, x = _step(), _points(2000, 5)
+    relative = ConeSqueeze("cone", 6, [1, 2, 3, 4], relative=True)
+    relative.load_params({**absolute.params(), "relative": True})
+    rel = x.copy()
+    rel[:, [1, 3]] -= x[:, :1]
+    y_abs, y_rel = absolute.forward(x), relative.forward(rel)
+    np.testing.assert_allclose(y_rel[:, [1, 3]], y_abs[:, [1, 3]] - x[:, :1], atol=1e-12)
+    np.testing.assert_allclose(y_rel[:, [0, 2, 4, 5]], y_abs[:, [0, 2, 4, 5]], atol=1e-12)
+    np.testing.assert_allclose(relative.forward_log_det(rel), absolute.forward_log_det(x))
+    np.testing.assert_allclose(relative.inverse(y_rel), rel, atol=1e-12)
+    with pytest.raises(ValueError, match="deta_k"):
+        ConeSqueeze("cone", 6, [1, 2, 3], relative=True)
 
 
 def test_domain_fit_and_state():
@@ -101,6 +128,11 @@ def test_domain_fit_and_state():
         ConeSqueeze("cone", 6, [0, 1])
     with pytest.raises(ValueError, match="r_out"):
         ConeSqueeze("cone", 6, [0, 1, 2], r_out=4.0)
+    with pytest.raises(ValueError, match="profile"):
+        ConeSqueeze("cone", 6, [0, 1, 2], profile="cubic")
+    log = ConeSqueeze("cone", 6, [0, 1, 2, 3, 4], profile="log")
+    log.fit(x)
+    assert log.r_out == pytest.approx(np.e * log.r_in)
 
 
 def test_shipped_data_the_cone_is_closed():

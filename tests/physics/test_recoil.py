@@ -18,6 +18,8 @@ from hepgen.physics.events import build_events
 from hepgen.physics.observables import evaluate_all
 from hepgen.physics.preprocessing import EventPreprocessor, feature_names, split_by_multiplicity
 from hepgen.physics.recoil import (
+    RecoilConeDeltaEtaPreprocessor,
+    RecoilConeLogPreprocessor,
     RecoilConePreprocessor,
     RecoilDeltaEtaPreprocessor,
     RecoilJetAxisPreprocessor,
@@ -40,7 +42,7 @@ def _jagged(a) -> ak.Array:
 
 
 CLASSES = [RecoilPreprocessor, RecoilDeltaEtaPreprocessor, RecoilJetAxisPreprocessor,
-           RecoilConePreprocessor]
+           RecoilConePreprocessor, RecoilConeDeltaEtaPreprocessor, RecoilConeLogPreprocessor]
 
 
 @functools.cache
@@ -116,7 +118,7 @@ def _events(draw: st.DrawFn, n_jets: int) -> ak.Array:
 def test_round_trip_on_random_valid_events(n_jets, cls, data):
     pre, _ = _fitted(n_jets, cls)
     events = data.draw(_events(n_jets))
-    if cls is RecoilConePreprocessor and n_jets > 1:  # domain: jets further than r_in from j1
+    if issubclass(cls, RecoilConePreprocessor) and n_jets > 1:  # domain: jets further than r_in from j1
         jets = events.Jet[0]
         r = np.hypot(ak.to_numpy(jets.eta[1:] - jets.eta[0]),
                      ak.to_numpy(np.angle(np.exp(1j * (jets.phi[1:] - jets.phi[0])))))
@@ -185,7 +187,7 @@ def test_registry_save_load_and_errors(tmp_path):
     particles = make_preprocessor(2, "particles").fit(events)
     assert type(preprocessor_from_state(particles.state_dict())) is EventPreprocessor
     assert set(REPRESENTATIONS) == {"particles", "recoil", "recoil-deta", "recoil-jetaxis",
-                                    "recoil-cone"}
+                                    "recoil-cone", "recoil-cone-deta", "recoil-cone-log"}
     cone = make_preprocessor(2, "recoil-cone").fit(events)
     assert type(preprocessor_from_state(cone.state_dict())) is RecoilConePreprocessor
     np.testing.assert_array_equal(preprocessor_from_state(cone.state_dict()).forward(events),
