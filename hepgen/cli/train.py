@@ -79,9 +79,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "(particles, arXiv 2110.13632) or the leading jet, the event's pT "
                         "balance, the dimuon rapidity and mass and the decay angles, then the "
                         "other jets (recoil; recoil-deta: their eta relative to the leading "
-                        "jet's; recoil-jetaxis: decay angles about the leading jet; recoil-cone: "
-                        "recoil-jetaxis with the jet-clustering cone about the leading jet "
-                        "closed); default: "
+                        "jet's; recoil-jetaxis: decay angles about the leading jet; recoil-cone, "
+                        "recoil-cone-log: recoil-jetaxis with the further jets' jet-clustering "
+                        "cone about the leading jet closed, quadratic or logarithmic profile "
+                        "(recoil-cone-log: the shipped default's); recoil-cone-deta: with "
+                        "relative eta); default: "
                         "the config's 'representation', else particles")
     parser.add_argument("--loss", choices=("nll", "mmd", "nll+mmd"),
                         help="training loss of the INN families: negative log-likelihood, "

@@ -256,10 +256,12 @@ def test_save_is_atomic_and_leaves_no_temporary_files(make_events, tmp_path):
 SHIPPED = Path(__file__).resolve().parents[2] / "data_samples"
 
 
-@pytest.mark.parametrize("name", ["default_generator", "fast_generator"])
-def test_shipped_generators_load_and_sample_in_the_physics_domain(name):
+@pytest.mark.parametrize("name, config", [("default_generator", "default.json"),
+                                          ("fast_generator", "fast.json")])
+def test_shipped_generators_load_and_sample_in_the_physics_domain(name, config):
     generator, extra = EventGenerator.load(SHIPPED / name)
-    assert generator.representation == "recoil-jetaxis"
+    made_from = json.loads((SHIPPED.parent / "configs" / config).read_text(encoding="utf-8"))
+    assert generator.representation == made_from["representation"]
     assert generator.multiplicity_model == "chain" and generator.symmetries == ("eta", "phi")
     events, _ = generator.sample_events(2000, seed=3)
     counts = ak.to_numpy(ak.num(events.Jet, axis=1))

@@ -118,7 +118,7 @@ def _events(draw: st.DrawFn, n_jets: int) -> ak.Array:
 def test_round_trip_on_random_valid_events(n_jets, cls, data):
     pre, _ = _fitted(n_jets, cls)
     events = data.draw(_events(n_jets))
-    if issubclass(cls, RecoilConePreprocessor) and n_jets > 1:  # domain: jets further than r_in from j1
+    if issubclass(cls, RecoilConePreprocessor) and n_jets > 1:  # domain: Delta R(j1, jk) > r_in
         jets = events.Jet[0]
         r = np.hypot(ak.to_numpy(jets.eta[1:] - jets.eta[0]),
                      ak.to_numpy(np.angle(np.exp(1j * (jets.phi[1:] - jets.phi[0])))))
