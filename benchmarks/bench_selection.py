@@ -35,7 +35,8 @@ NLL_DIR = RUNS / "selection_nll"
 #: eta_k vs eta_k - eta_1 is a shift; the decay angles about other axes a rotation of the sphere
 #: (d cos theta d phi is rotation invariant)
 NLL_REPRESENTATIONS = ("recoil", "recoil-deta", "recoil-jetaxis", "recoil-cone",
-                       "recoil-cone-deta", "recoil-cone-log")
+                       "recoil-cone-deta", "recoil-cone-log",
+                       "recoil-cone-log-dq")
 
 
 def selection_file(n: int, seed: int, jobs: int) -> Path:

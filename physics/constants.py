@@ -52,5 +52,8 @@ PDG_NEUTRINOS: tuple[int, ...] = (12, 14, 16)
 JET_PT_LOG_OFFSET: float = 1e-2
 #: Jet mass enters as log(m + JET_MASS_LOG_OFFSET) [GeV], finite for massless jets.
 JET_MASS_LOG_OFFSET: float = 1.0
+#: Dequantisation width of exactly massless jets [GeV] (hepgen.physics.recoil, ``-dq``
+#: representations): m = 0 enters as a deterministic point of (-width, 0); generated m < 0 is 0.
+MASSLESS_DEQUANT_WIDTH: float = 0.5
 #: phi enters as artanh((1 - PHI_ARTANH_EPS) * phi / pi), finite at phi = +-pi (dimensionless).
 PHI_ARTANH_EPS: float = 1e-6

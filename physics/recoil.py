@@ -39,7 +39,7 @@ import awkward as ak
 import numpy as np
 import vector
 
-from hepgen.physics.constants import MUON_MASS
+from hepgen.physics.constants import MASSLESS_DEQUANT_WIDTH, MUON_MASS
 from hepgen.physics.events import KINEMATIC_FIELDS, build_events
 from hepgen.physics.feature_steps import (
     ConeSqueeze,
@@ -108,6 +108,9 @@ class RecoilPreprocessor(EventPreprocessor):
     #: decay angles about the leading jet's direction in the pair rest frame
     #: (RecoilJetAxisPreprocessor) instead of the lab-parallel axes
     JET_AXIS: ClassVar[bool] = False
+    #: exactly massless jets enter at a point of (-MASSLESS_DEQUANT_WIDTH, 0) (dequantised);
+    #: generated negative masses come back as 0 (RecoilConeLogDequantPreprocessor)
+    DEQUANTIZE_MASSLESS: ClassVar[bool] = False
 
     @property
     def feature_names(self) -> tuple[str, ...]:
@@ -148,6 +151,9 @@ class RecoilPreprocessor(EventPreprocessor):
         bx, by = pair.px + jx.sum(axis=1), pair.py + jy.sum(axis=1)
         columns = [jet["pt"][:, 0], jet["eta"][:, 0], jet["mass"][:, 0], np.hypot(bx, by),
                    np.arctan2(by, bx), pair.rapidity, pair.mass, cos_theta, decay_phi]
+        if self.DEQUANTIZE_MASSLESS:
+            jet["mass"] = dequantized_mass(jet["mass"], jet["pt"])
+            columns[2] = jet["mass"][:, 0]
         eta0 = jet["eta"][:, 0] if self.RELATIVE_ETA else 0.0
         for k in range(1, self.n_jets):
             columns += [jet["pt"][:, k], jet["eta"][:, k] - eta0, jet_phi[:, k],
@@ -170,6 +176,9 @@ class RecoilPreprocessor(EventPreprocessor):
         if self.RELATIVE_ETA:
             for k in range(2, self.n_jets + 1):
                 col[f"j{k}_eta"] = col.pop(f"j{k}_deta") + col["j1_eta"]
+        if self.DEQUANTIZE_MASSLESS:  # the dequantisation box (and below) is a massless jet
+            for k in jets:
+                col[f"j{k}_mass"] = np.maximum(col[f"j{k}_mass"], 0.0)
         stack = {f: np.column_stack([col[f"j{k}_{f}"] for k in jets]) for f in KINEMATIC_FIELDS}
         jx, jy = _cartesian(stack["pt"], stack["phi"])
         bx, by = _cartesian(col["balance_pt"], col["balance_phi"])
@@ -189,6 +198,20 @@ class RecoilPreprocessor(EventPreprocessor):
         }
         stack["phi"] = wrap_phi(stack["phi"] + rot[:, None])
         return build_events(muon, {f: jagged_array(v) for f, v in stack.items()})
+
+
+def dequantized_mass(mass: FloatArray, pt: FloatArray,
+                     width: float = MASSLESS_DEQUANT_WIDTH) -> FloatArray:
+    """Jet masses (N, n) [GeV] with every exact zero moved to -width * u, u in (0, 1) a hash of
+    the jet's pT bits (deterministic per jet, independent of the batch; uniform for continuous
+    pT). Exactly massless jets (single photons, 0.3 % of leading jets in the shipped data) are a
+    point mass no flow can put; dequantised (Uria et al., arXiv 1306.0186) they are a box the
+    flow can learn, and the inverse maps the whole negative range back to 0."""
+    bits = np.ascontiguousarray(pt, dtype=np.float64).view(np.uint64)
+    with np.errstate(over="ignore"):
+        mixed = (bits ^ (bits >> np.uint64(29))) * np.uint64(0x9E3779B97F4A7C15)
+    u = ((mixed >> np.uint64(11)).astype(np.float64) + 0.5) / float(2**53)
+    return np.where(mass == 0.0, -width * u, mass)
 
 
 def _leading_jet(pt: FloatArray, eta: FloatArray, mass: FloatArray) -> vector.MomentumNumpy4D:
@@ -285,3 +308,11 @@ class RecoilConeLogPreprocessor(RecoilConePreprocessor):
     FORMAT: ClassVar[str] = "hepgen.preprocessing.RecoilConeLogPreprocessor"
     REPRESENTATION: ClassVar[str] = "recoil-cone-log"
     CONE_PROFILE: ClassVar[str] = "log"
+
+
+class RecoilConeLogDequantPreprocessor(RecoilConeLogPreprocessor):
+    """``recoil-cone-log`` with exactly massless jets dequantised (:func:`dequantized_mass`)."""
+
+    FORMAT: ClassVar[str] = "hepgen.preprocessing.RecoilConeLogDequantPreprocessor"
+    REPRESENTATION: ClassVar[str] = "recoil-cone-log-dq"
+    DEQUANTIZE_MASSLESS: ClassVar[bool] = True

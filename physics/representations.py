@@ -20,6 +20,7 @@ from typing import Any
 from hepgen.physics.preprocessing import EventPreprocessor
 from hepgen.physics.recoil import (
     RecoilConeDeltaEtaPreprocessor,
+    RecoilConeLogDequantPreprocessor,
     RecoilConeLogPreprocessor,
     RecoilConePreprocessor,
     RecoilDeltaEtaPreprocessor,
@@ -36,6 +37,7 @@ REPRESENTATIONS: dict[str, type[EventPreprocessor]] = {
     "recoil-cone": RecoilConePreprocessor,
     "recoil-cone-deta": RecoilConeDeltaEtaPreprocessor,
     "recoil-cone-log": RecoilConeLogPreprocessor,
+    "recoil-cone-log-dq": RecoilConeLogDequantPreprocessor,
 }
 
 

@@ -19,11 +19,13 @@ from hepgen.physics.observables import evaluate_all
 from hepgen.physics.preprocessing import EventPreprocessor, feature_names, split_by_multiplicity
 from hepgen.physics.recoil import (
     RecoilConeDeltaEtaPreprocessor,
+    RecoilConeLogDequantPreprocessor,
     RecoilConeLogPreprocessor,
     RecoilConePreprocessor,
     RecoilDeltaEtaPreprocessor,
     RecoilJetAxisPreprocessor,
     RecoilPreprocessor,
+    dequantized_mass,
     recoil_feature_names,
 )
 from hepgen.physics.representations import (
@@ -42,7 +44,8 @@ def _jagged(a) -> ak.Array:
 
 
 CLASSES = [RecoilPreprocessor, RecoilDeltaEtaPreprocessor, RecoilJetAxisPreprocessor,
-           RecoilConePreprocessor, RecoilConeDeltaEtaPreprocessor, RecoilConeLogPreprocessor]
+           RecoilConePreprocessor, RecoilConeDeltaEtaPreprocessor, RecoilConeLogPreprocessor,
+           RecoilConeLogDequantPreprocessor]
 
 
 @functools.cache
@@ -187,7 +190,8 @@ def test_registry_save_load_and_errors(tmp_path):
     particles = make_preprocessor(2, "particles").fit(events)
     assert type(preprocessor_from_state(particles.state_dict())) is EventPreprocessor
     assert set(REPRESENTATIONS) == {"particles", "recoil", "recoil-deta", "recoil-jetaxis",
-                                    "recoil-cone", "recoil-cone-deta", "recoil-cone-log"}
+                                    "recoil-cone", "recoil-cone-deta", "recoil-cone-log",
+                                    "recoil-cone-log-dq"}
     cone = make_preprocessor(2, "recoil-cone").fit(events)
     assert type(preprocessor_from_state(cone.state_dict())) is RecoilConePreprocessor
     np.testing.assert_array_equal(preprocessor_from_state(cone.state_dict()).forward(events),
@@ -244,3 +248,34 @@ def test_jet_axis_puts_a_muon_along_the_leading_jet_at_cos_one():
     swapped = build_events({**muon, "charge": _jagged([[1, -1]])}, jet)
     cos = RecoilJetAxisPreprocessor(1).kinematics(swapped)[0, names.index("decay_costheta")]
     assert cos == pytest.approx(-1.0, abs=1e-9)
+
+
+def test_dequantized_mass_moves_only_exact_zeros_into_the_box():
+    rng = np.random.default_rng(11)
+    pt = rng.uniform(20.0, 300.0, size=(20000, 2))
+    mass = np.where(rng.random((20000, 2)) < 0.5, 0.0, rng.uniform(0.0, 30.0, (20000, 2)))
+    out = dequantized_mass(mass, pt, width=0.5)
+    zero = mass == 0.0
+    np.testing.assert_array_equal(out[~zero], mass[~zero])
+    assert ((out[zero] > -0.5) & (out[zero] < 0.0)).all()
+    np.testing.assert_array_equal(dequantized_mass(mass, pt, width=0.5), out)  # deterministic
+    np.testing.assert_array_equal(dequantized_mass(mass[:7], pt[:7], width=0.5), out[:7])
+    u = -out[zero] / 0.5  # uniform on (0, 1): mean 1/2, variance 1/12
+    assert abs(u.mean() - 0.5) < 0.01 and abs(u.var() - 1 / 12) < 0.005
+
+
+def test_dequantized_representation_returns_massless_jets_exactly():
+    pre, events = _fitted(2, RecoilConeLogDequantPreprocessor)
+    names = pre.feature_names
+    massless = events[:50]
+    massless = ak.with_field(massless, ak.zeros_like(massless.Jet.mass), ("Jet", "mass"))
+    kin = pre.kinematics(massless)
+    for k in (1, 2):
+        column = kin[:, names.index(f"j{k}_mass")]
+        assert ((column < 0.0) & (column > -0.5)).all()
+    phi, _ = pre.global_frame(massless)
+    back = pre.inverse(pre.forward(massless), phi_rotation=phi)
+    assert ak.all(back.Jet.mass == 0.0)
+    x = pre.forward(massless)
+    x[:, names.index("j1_mass")] = -50.0  # far below the box: still a massless jet
+    assert ak.all(pre.inverse(x, phi_rotation=phi).Jet.mass[:, 0] == 0.0)
