@@ -24,8 +24,8 @@ GENERATOR_MODELS = ("inn", "discflow", "binn_small", "inn_chain", "default_parti
                     "fast_noaug", "fast_spline", "default_recoil_60ep", "recoil_60full",
                     "binn_chain_recoil", "fast_aug", "aug_smallbatch", "binn_aug",
                     "fast_jetaxis", "jetaxis_aug", "jetaxis_aug+rw", "cone_aug", "fast_cone",
-                    "cone_log", "cone_log+rw", "cone_log_dq", "cone_log_dq+rw", "default",
-                    "default+rw")
+                    "cone_log", "cone_log+rw", "cone_log_dq", "cone_log_dq+rw", "fast_cone_dq",
+                    "default", "default+rw")
 #: Further candidates of the selection table only (benchmarks/configs/).
 #: (staged_aug_nosym in the table is staged_aug with "symmetries" emptied in its generator.json,
 #: which is what `generate --no-symmetrize` does; it has no config of its own)
