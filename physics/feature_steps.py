@@ -26,8 +26,9 @@ input in place, and describes its parameters and fitted state as JSON
 - cos theta* of the recoil representation (:mod:`hepgen.physics.recoil`) ->
   ``artanh((1 - eps) c)`` (:class:`CosineArtanhTransform`, same construction, half-width 1);
 - :class:`Standardise`: per-feature mean/std (ddof 0, unweighted) fitted on the training set;
-- :class:`ConeSqueeze` (``recoil-cone`` only): not elementwise, a radial map in each further
-  jet's (eta, phi) plane about the leading jet that closes the jet-clustering exclusion cone.
+- :class:`ConeSqueeze` (the ``recoil-cone*`` representations): not elementwise, a radial map
+  in each further jet's (eta, phi) plane about the leading jet that closes the jet-clustering
+  exclusion cone.
 
 :class:`FeatureChain` applies steps in order (forward) and in reverse order (inverse).
 """
@@ -329,6 +330,10 @@ class ConeSqueeze(FeatureStep):
 
     so the map and its Jacobian det = (r'/r) f'(r) are continuous at r_out (no new edge in the
     density) and the ring of pairs just outside the cone becomes a peak at the origin.
+    ``profile="log"`` uses instead ``f(r) = r_out (1 + log(r / r_out))`` with r_out fitted as
+    e r_in (the one choice that makes f'(r_out) = 1), which stretches the ring just outside the
+    cone e-fold radially instead of compressing it (measured better on the shipped data:
+    benchmarks/RESULTS.md, "Model selection"); its inverse is ``r_out exp(r' / r_out - 1)``.
 
     Columns: ``(eta_ref, eta_2, phi_2, eta_3, phi_3, ...)``, or with ``relative=True``
     ``(deta_2, phi_2, deta_3, phi_3, ...)`` (eta already relative to the reference jet's); only
