@@ -8,8 +8,8 @@ seed 1, the test file seed 2), each candidate run directory generates ``--n`` ev
 
 The table ranks the candidates by their negative log-likelihood on the selection events
 (``EventGenerator.feature_log_prob(kinematic=True)``: nats per event in the kinematic
-coordinates of the recoil representations, which ``recoil`` and ``recoil-deta`` share up to a
-unit Jacobian; the particle map's coordinates differ, so its runs get no NLL). It is
+coordinates of the recoil representations, which all its variants share up to a unit Jacobian
+(their ``COORDINATES``); the particle map's coordinates differ, so its runs get no NLL). It is
 a proper scoring rule and far more sensitive than the classifier AUC at 20k reference events:
 differences are paired (same events), and their standard errors are quoted against the best
 run. The classifier AUCs and chi2/ndf of ``hepgen validate`` are shown beside it.
@@ -31,12 +31,9 @@ from bench_generators import HEPGEN, RUNS, sh, summarise
 
 SELECTION = RUNS / "selection.root"
 NLL_DIR = RUNS / "selection_nll"
-#: representations whose kinematic coordinates agree up to a unit Jacobian (NLLs comparable):
-#: eta_k vs eta_k - eta_1 is a shift; the decay angles about other axes a rotation of the sphere
-#: (d cos theta d phi is rotation invariant)
-NLL_REPRESENTATIONS = ("recoil", "recoil-deta", "recoil-jetaxis", "recoil-cone",
-                       "recoil-cone-deta", "recoil-cone-log",
-                       "recoil-cone-log-dq")
+#: the family of kinematic coordinates in which the NLLs are compared (``COORDINATES`` of the
+#: preprocessors, hepgen.physics.representations)
+NLL_COORDINATES = "recoil"
 
 
 def selection_file(n: int, seed: int, jobs: int) -> Path:
@@ -63,9 +60,10 @@ def selection_nll(model: str, reference: Path) -> dict | None:
     None for a representation other than the recoil one (not comparable)."""
     from hepgen.generators.event import EventGenerator
     from hepgen.physics.io import read_events
+    from hepgen.physics.representations import REPRESENTATIONS
 
     generator, _ = EventGenerator.load(RUNS / model)
-    if generator.representation not in NLL_REPRESENTATIONS:
+    if REPRESENTATIONS[generator.representation].COORDINATES != NLL_COORDINATES:
         return None
     events, _ = read_events(reference)
     log_prob = generator.feature_log_prob(events, kinematic=True)

@@ -385,28 +385,27 @@ class ConeSqueeze(FeatureStep):
             return np.zeros((len(block), 1)), block[:, 0::2], block[:, 1::2]
         return block[:, :1], block[:, 1::2] - block[:, :1], block[:, 2::2]
 
+    @property
+    def _first(self) -> int:
+        """Index in the column block of the first further jet's eta column."""
+        return 0 if self.relative else 1
+
     def _assemble(self, block: FloatArray, ref: FloatArray, deta: FloatArray,
                   dphi: FloatArray) -> FloatArray:
         out = block.copy()
-        first = 0 if self.relative else 1
-        out[:, first::2], out[:, first + 1 :: 2] = ref + deta, dphi
+        out[:, self._first :: 2], out[:, self._first + 1 :: 2] = ref + deta, dphi
         return out
 
     def _radius(self, block: FloatArray) -> FloatArray:
         _, deta, dphi = self._parts(block)
         return np.hypot(deta, dphi)
 
-    def _per_column(self, per_jet: npt.NDArray[Any]) -> npt.NDArray[Any]:
-        """(N, K) per further jet -> (N, len(columns)): each jet's value on its two columns."""
-        pairs = np.repeat(per_jet, 2, axis=1)
-        if self.relative:
-            return pairs
-        return np.column_stack([np.zeros(len(per_jet), per_jet.dtype), pairs])
-
     def _outside_domain(self, block: FloatArray) -> npt.NDArray[np.bool_]:
         finite = np.isfinite(block)
         r = self._radius(np.where(finite, block, 0.0))
-        return self._per_column(r <= self._fitted()) | ~finite
+        too_close = np.zeros(block.shape, bool)
+        too_close[:, self._first :: 2] = r <= self._fitted()  # flagged on the jet's eta column
+        return too_close | ~finite
 
     def _f(self, r: FloatArray) -> tuple[FloatArray, FloatArray]:
         """(f(r), f'(r)) inside the disk (r < r_out)."""
@@ -450,8 +449,8 @@ class ConeSqueeze(FeatureStep):
         log_det = np.zeros_like(r)
         f, df = self._f(r[inside])
         log_det[inside] = np.log(f / r[inside]) + np.log(df)
-        out = np.zeros((len(block), len(self.columns)))
-        out[:, -log_det.shape[1] * 2 :: 2] = log_det  # once per jet
+        out = np.zeros(block.shape)
+        out[:, self._first :: 2] = log_det  # once per jet, on its eta column
         return out
 
     def params(self) -> dict[str, Any]:

@@ -127,6 +127,9 @@ class EventPreprocessor:
     REPRESENTATION: ClassVar[str] = "particles"
     #: Whether :meth:`inverse` needs the leading muon's charge from outside the features.
     DRAWS_CHARGE: ClassVar[bool] = True
+    #: Family of :meth:`kinematics` coordinates: densities from ``forward_and_log_det`` compare
+    #: between representations of the same family (their kinematics differ by unit-Jacobian maps).
+    COORDINATES: ClassVar[str] = "particles"
 
     def __init__(
         self,

@@ -103,6 +103,11 @@ class RecoilPreprocessor(EventPreprocessor):
     VERSION: ClassVar[int] = 1
     REPRESENTATION: ClassVar[str] = "recoil"
     DRAWS_CHARGE: ClassVar[bool] = False
+    #: every variant below: eta_k vs eta_k - eta_1 is a shift, the decay angles about other
+    #: axes a rotation of the sphere (d cos theta d phi is rotation invariant), and the cone
+    #: squeeze and other maps are chain steps with their log-Jacobian. The dequantised variant
+    #: differs only at the point m = 0 (massless jets: not comparable there).
+    COORDINATES: ClassVar[str] = "recoil"
     #: further jets' eta relative to the leading jet's (RecoilDeltaEtaPreprocessor)
     RELATIVE_ETA: ClassVar[bool] = False
     #: decay angles about the leading jet's direction in the pair rest frame
@@ -149,15 +154,13 @@ class RecoilPreprocessor(EventPreprocessor):
         pair, cos_theta, decay_phi = _pair_and_decay(events, phi0, axis)
         jx, jy = _cartesian(jet["pt"], jet_phi)
         bx, by = pair.px + jx.sum(axis=1), pair.py + jy.sum(axis=1)
-        columns = [jet["pt"][:, 0], jet["eta"][:, 0], jet["mass"][:, 0], np.hypot(bx, by),
+        mass = (dequantized_mass(jet["mass"], jet["pt"]) if self.DEQUANTIZE_MASSLESS
+                else jet["mass"])  # the axis above uses the physical mass
+        columns = [jet["pt"][:, 0], jet["eta"][:, 0], mass[:, 0], np.hypot(bx, by),
                    np.arctan2(by, bx), pair.rapidity, pair.mass, cos_theta, decay_phi]
-        if self.DEQUANTIZE_MASSLESS:
-            jet["mass"] = dequantized_mass(jet["mass"], jet["pt"])
-            columns[2] = jet["mass"][:, 0]
         eta0 = jet["eta"][:, 0] if self.RELATIVE_ETA else 0.0
         for k in range(1, self.n_jets):
-            columns += [jet["pt"][:, k], jet["eta"][:, k] - eta0, jet_phi[:, k],
-                        jet["mass"][:, k]]
+            columns += [jet["pt"][:, k], jet["eta"][:, k] - eta0, jet_phi[:, k], mass[:, k]]
         x = np.column_stack([np.asarray(c, dtype=np.float64) for c in columns])
         require_finite(x, "RecoilPreprocessor", "the event record holds NaN/inf kinematics")
         return x

@@ -31,6 +31,25 @@ def from_rapidity(px: FloatArray, py: FloatArray, rapidity: FloatArray, mass: Fl
     return four_vector(px, py, mt * np.sinh(rapidity), mt * np.cosh(rapidity))
 
 
+def _unit_vector(cos_theta: FloatArray, phi: FloatArray) -> FloatArray:
+    """Unit vectors (N, 3) at polar cosine ``cos_theta`` (clipped to [-1, 1]) and azimuth
+    ``phi`` [rad]."""
+    cos_theta = np.clip(cos_theta, -1.0, 1.0)
+    sin_theta = np.sqrt(1.0 - cos_theta**2)
+    return np.stack([sin_theta * np.cos(phi), sin_theta * np.sin(phi), cos_theta], axis=-1)
+
+
+def _direction(p: vector.MomentumNumpy4D) -> FloatArray:
+    """Unit 3-vectors (N, 3) along the momenta of ``p``."""
+    v = np.stack([np.asarray(p.px), np.asarray(p.py), np.asarray(p.pz)], axis=-1)
+    return v / np.linalg.norm(v, axis=-1, keepdims=True)
+
+
+def _angles(unit: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """(cos theta, phi) of unit vectors (N, 3)."""
+    return np.clip(unit[:, 2], -1.0, 1.0), np.arctan2(unit[:, 1], unit[:, 0])
+
+
 def rest_frame_direction(daughter: vector.MomentumNumpy4D, pair: vector.MomentumNumpy4D
                          ) -> tuple[FloatArray, FloatArray]:
     """(cos theta*, phi*) of ``daughter`` in the rest frame of ``pair`` (pure boost from the lab;
@@ -49,18 +68,11 @@ def decay(pair: vector.MomentumNumpy4D, cos_theta: FloatArray, phi: FloatArray,
     daughter, to float64 rounding."""
     mass = np.asarray(pair.mass, dtype=np.float64)
     p_star = np.sqrt(np.clip(0.25 * mass**2 - daughter_mass**2, 0.0, None))
-    cos_theta = np.clip(cos_theta, -1.0, 1.0)
-    sin_theta = np.sqrt(1.0 - cos_theta**2)
-    px, py = p_star * sin_theta * np.cos(phi), p_star * sin_theta * np.sin(phi)
-    pz = p_star * cos_theta
+    px, py, pz = (p_star[:, None] * _unit_vector(cos_theta, phi)).T
     energy = np.sqrt(p_star**2 + daughter_mass**2)
     first = four_vector(px, py, pz, energy).boost_p4(pair)
     second = four_vector(-px, -py, -pz, energy).boost_p4(pair)
     return first, second
-
-
-def _unit(v: FloatArray) -> FloatArray:
-    return v / np.linalg.norm(v, axis=-1, keepdims=True)
 
 
 def axis_frame(reference: vector.MomentumNumpy4D, pair: vector.MomentumNumpy4D) -> FloatArray:
@@ -68,33 +80,27 @@ def axis_frame(reference: vector.MomentumNumpy4D, pair: vector.MomentumNumpy4D) 
     z' along ``reference`` boosted into that frame, x' along the beam axis made orthogonal to
     z', y' = z' x x'. Massless momenta collinear in the lab stay collinear in every frame, so a
     daughter along ``reference`` in the lab has cos theta' = 1 here."""
-    ref = reference.boostCM_of_p4(pair)
-    z = _unit(np.stack([np.asarray(ref.px), np.asarray(ref.py), np.asarray(ref.pz)], axis=-1))
+    z = _direction(reference.boostCM_of_p4(pair))
     beam = np.zeros_like(z)
     beam[:, 2] = 1.0
     along_beam = np.abs(z[:, 2]) > 1.0 - 1e-12  # measure zero; any orthogonal axis will do
     beam[along_beam] = [1.0, 0.0, 0.0]
-    x = _unit(beam - np.sum(beam * z, axis=-1, keepdims=True) * z)
-    y = np.cross(z, x)
-    return np.stack([x, y, z], axis=1)
+    x = beam - np.sum(beam * z, axis=-1, keepdims=True) * z
+    x /= np.linalg.norm(x, axis=-1, keepdims=True)
+    return np.stack([x, np.cross(z, x), z], axis=1)
 
 
 def rest_frame_direction_about(daughter: vector.MomentumNumpy4D, pair: vector.MomentumNumpy4D,
                                reference: vector.MomentumNumpy4D) -> tuple[FloatArray, FloatArray]:
     """(cos theta', phi') of ``daughter`` in the rest frame of ``pair`` about the axes of
     :func:`axis_frame` (z' along ``reference``)."""
-    rest = daughter.boostCM_of_p4(pair)
-    d = _unit(np.stack([np.asarray(rest.px), np.asarray(rest.py), np.asarray(rest.pz)], axis=-1))
-    local = np.einsum("nij,nj->ni", axis_frame(reference, pair), d)
-    return np.clip(local[:, 2], -1.0, 1.0), np.arctan2(local[:, 1], local[:, 0])
+    d = _direction(daughter.boostCM_of_p4(pair))
+    return _angles(np.einsum("nij,nj->ni", axis_frame(reference, pair), d))
 
 
 def lab_axes_direction(cos_theta: FloatArray, phi: FloatArray, pair: vector.MomentumNumpy4D,
                        reference: vector.MomentumNumpy4D) -> tuple[FloatArray, FloatArray]:
     """Inverse of :func:`rest_frame_direction_about` up to the boost: the same rest-frame
     direction as (cos theta*, phi*) about the lab-parallel axes, for :func:`decay`."""
-    cos_theta = np.clip(cos_theta, -1.0, 1.0)
-    sin_theta = np.sqrt(1.0 - cos_theta**2)
-    local = np.stack([sin_theta * np.cos(phi), sin_theta * np.sin(phi), cos_theta], axis=-1)
-    d = np.einsum("nji,nj->ni", axis_frame(reference, pair), local)  # transpose: local -> lab
-    return np.clip(d[:, 2], -1.0, 1.0), np.arctan2(d[:, 1], d[:, 0])
+    local = _unit_vector(cos_theta, phi)  # transpose of the frame: local -> lab-parallel axes
+    return _angles(np.einsum("nji,nj->ni", axis_frame(reference, pair), local))

@@ -190,9 +190,8 @@ class EventGenerator(nn.Module):
         same fitted preprocessing (same representation, same training file). ``kinematic=True``
         adds the preprocessing's log-Jacobian: the density in the representation's kinematic
         coordinates, comparable between representations whose kinematic coordinates differ by
-        a unit Jacobian (``recoil`` and its variants: their kinematics differ by rotations of
-        the decay direction and shifts of eta; the cone squeeze is a step of the chain, with its
-        log-Jacobian). Either serves as a held-out NLL.
+        a unit Jacobian (the same ``COORDINATES`` of their preprocessors: ``recoil`` and all its
+        variants). Either serves as a held-out NLL.
         """
         self._check_fitted()
         elements = [(), *group_elements(self.symmetries)]

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from hepgen.physics.constants import JET_PT_LOG_OFFSET, JET_PT_MIN, MUON_MASS
 from hepgen.physics.errors import HepgenInputError
 from hepgen.physics.events import build_events
-from hepgen.physics.observables import evaluate_all
+from hepgen.physics.observables import delta_phi, evaluate_all
 from hepgen.physics.preprocessing import EventPreprocessor, feature_names, split_by_multiplicity
 from hepgen.physics.recoil import (
     RecoilConeDeltaEtaPreprocessor,
@@ -124,7 +124,7 @@ def test_round_trip_on_random_valid_events(n_jets, cls, data):
     if issubclass(cls, RecoilConePreprocessor) and n_jets > 1:  # domain: Delta R(j1, jk) > r_in
         jets = events.Jet[0]
         r = np.hypot(ak.to_numpy(jets.eta[1:] - jets.eta[0]),
-                     ak.to_numpy(np.angle(np.exp(1j * (jets.phi[1:] - jets.phi[0])))))
+                     delta_phi(ak.to_numpy(jets.phi[1:]), float(jets.phi[0])))
         assume((r > pre.chain.steps[0].r_in * (1 + 1e-6)).all())
     phi, _ = pre.global_frame(events)
     # extreme draws (a 1 GeV muon against 800 GeV of jets) lose ~1e-9 absolute in the boosts
@@ -192,6 +192,8 @@ def test_registry_save_load_and_errors(tmp_path):
     assert set(REPRESENTATIONS) == {"particles", "recoil", "recoil-deta", "recoil-jetaxis",
                                     "recoil-cone", "recoil-cone-deta", "recoil-cone-log",
                                     "recoil-cone-log-dq"}
+    assert {name for name, cls in REPRESENTATIONS.items() if cls.COORDINATES == "recoil"} == (
+        set(REPRESENTATIONS) - {"particles"})
     cone = make_preprocessor(2, "recoil-cone").fit(events)
     assert type(preprocessor_from_state(cone.state_dict())) is RecoilConePreprocessor
     np.testing.assert_array_equal(preprocessor_from_state(cone.state_dict()).forward(events),
