@@ -81,10 +81,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "other jets (recoil; recoil-deta: their eta relative to the leading "
                         "jet's; recoil-jetaxis: decay angles about the leading jet; recoil-cone, "
                         "recoil-cone-log: recoil-jetaxis with the further jets' jet-clustering "
-                        "cone about the leading jet closed, quadratic or logarithmic profile "
-                        "(recoil-cone-log: the shipped default's); recoil-cone-deta: with "
-                        "relative eta); default: "
-                        "the config's 'representation', else particles")
+                        "cone about the leading jet closed, quadratic or logarithmic profile; "
+                        "recoil-cone-deta: that with relative eta; recoil-cone-log-dq: "
+                        "recoil-cone-log with massless jets dequantised, the shipped "
+                        "default's); default: the config's 'representation', else particles")
     parser.add_argument("--loss", choices=("nll", "mmd", "nll+mmd"),
                         help="training loss of the INN families: negative log-likelihood, "
                         "maximum mean discrepancy, or their sum (default nll; a config's "
