@@ -39,6 +39,7 @@ from torch import Tensor, nn
 from hepgen._version import __version__
 from hepgen.generators.base import FeatureModel, get
 from hepgen.generators.chain import ChainView, posterior_views, stage_dims
+from hepgen.generators.mixture import MixtureModel
 from hepgen.physics.constants import MAX_JETS, MIN_JETS
 from hepgen.physics.errors import HepgenInputError
 from hepgen.physics.events import in_reference_phase_space
@@ -84,6 +85,10 @@ class EventGenerator(nn.Module):
         symmetries: reflections (:mod:`hepgen.physics.symmetries`) applied to a random half of
             the sampled events each: the samples are symmetrised over that group (config key
             ``symmetrize``); empty: the network's samples as they are.
+        ensemble: ``{"<k>": K}``: the network of chain stage k (or, with separate networks,
+            of multiplicity k) is an equal-weight mixture of K independently trained members
+            (:class:`~hepgen.generators.mixture.MixtureModel`); member i > 0 has the fixed
+            rotations of ``seed`` + i. Omitted keys: one network.
     """
 
     def __init__(
@@ -95,6 +100,7 @@ class EventGenerator(nn.Module):
         representation: str = "particles",
         stage_model_config: Mapping[str, Mapping[str, Any]] | None = None,
         symmetries: tuple[str, ...] = (),
+        ensemble: Mapping[str, int] | None = None,
     ) -> None:
         super().__init__()
         self.symmetries = check_symmetries(symmetries, "symmetries")
@@ -117,17 +123,33 @@ class EventGenerator(nn.Module):
             if unknown:
                 raise ValueError(f"stage_model_config names stage(s) {sorted(unknown)}; the "
                                  f"chain has stages 1..{n_stages}")
-            self.models = nn.ModuleDict(
-                {f"chain{k}": cls(*stage_dims(k), self.config_of_stage(k))
-                 for k in range(1, n_stages + 1)}
-            )
+            keys = {f"chain{k}": k for k in range(1, n_stages + 1)}
+            builders = {k: (lambda cfg, k=k: cls(*stage_dims(k), cfg))
+                        for k in range(1, n_stages + 1)}
+            configs = {k: self.config_of_stage(k) for k in keys.values()}
         else:
             if self.stage_model_config:
                 raise ValueError("stage_model_config needs the multiplicity chain")
-            self.models = nn.ModuleDict(
-                {str(n): cls(EventPreprocessor(n).dim, 0, self.model_config)
-                 for n in self.multiplicities}
-            )
+            keys = {str(n): n for n in self.multiplicities}
+            builders = {n: (lambda cfg, n=n: cls(EventPreprocessor(n).dim, 0, cfg))
+                        for n in self.multiplicities}
+            configs = {n: self.model_config for n in self.multiplicities}
+        self.ensemble = check_ensemble(ensemble, set(keys.values()))
+        # first every network as without an ensemble (same initial weights), so member 0 of a
+        # mixture is the network a run without the ensemble trains; each further member's
+        # initial weights depend only on (torch's seed, index, member), not on other ensembles
+        networks = {key: builders[i](configs[i]) for key, i in keys.items()}
+        base_seed = torch.initial_seed()
+        for key, i in keys.items():
+            size = self.ensemble.get(str(i), 1)
+            if size > 1:
+                extra = []
+                for m in range(1, size):
+                    with torch.random.fork_rng(devices=[]):
+                        torch.manual_seed(member_init_seed(base_seed, i, m))
+                        extra.append(builders[i](member_config(configs[i], m)))
+                networks[key] = MixtureModel([networks[key], *extra])
+        self.models = nn.ModuleDict(networks)
         self.preprocessors: dict[int, EventPreprocessor] = {}
         self.fractions: dict[int, float] = {}
         self.meta: dict[str, Any] = {}
@@ -148,10 +170,22 @@ class EventGenerator(nn.Module):
         return [self.models[f"chain{k}"] for k in range(1, len(self.models) + 1)]  # type: ignore
 
     def trainable_units(self) -> list[tuple[str, FeatureModel]]:
-        """(name, network) of every separately trained network: ``j<n>`` or ``chain<k>``."""
-        if self.multiplicity_model == "chain":
-            return [(f"chain{k}", m) for k, m in enumerate(self.stages(), start=1)]
-        return [(f"j{n}", self.model(n)) for n in self.multiplicities]
+        """(name, network) of every separately trained network: ``j<n>`` or ``chain<k>``,
+        ensemble members i > 0 as ``<name>_m<i>``."""
+        return [(name, model) for name, _, _, model in self.training_networks()]
+
+    def training_networks(self) -> list[tuple[str, int, int, FeatureModel]]:
+        """(name, index, member, network) of every separately trained network: index = the
+        chain stage k or the multiplicity n, member = its place in an ensemble (0 without)."""
+        chain = self.multiplicity_model == "chain"
+        units = []
+        for key, model in self.models.items():
+            index = int(key[len("chain"):]) if chain else int(key)
+            name = f"chain{index}" if chain else f"j{index}"
+            members = list(model.members) if isinstance(model, MixtureModel) else [model]
+            units += [(name if m == 0 else f"{name}_m{m}", index, m, member)
+                      for m, member in enumerate(members)]
+        return units
 
     # --- preprocessing ----------------------------------------------------------------------
     def fit_preprocessing(self, events: ak.Array) -> dict[int, Tensor]:
@@ -324,6 +358,7 @@ class EventGenerator(nn.Module):
             "representation": self.representation,
             "stage_model_config": self.stage_model_config,
             "symmetries": list(self.symmetries),
+            "ensemble": self.ensemble,
             "fractions": {str(n): f for n, f in self.fractions.items()},
             "preprocessing": {str(n): p.state_dict() for n, p in self.preprocessors.items()},
             "meta": self.meta,
@@ -379,7 +414,8 @@ class EventGenerator(nn.Module):
             gen = cls(config["family"], model_config, tuple(config["multiplicities"]),
                       config.get("multiplicity_model", "separate"),
                       config.get("representation", "particles"),
-                      config.get("stage_model_config"), tuple(config.get("symmetries", ())))
+                      config.get("stage_model_config"), tuple(config.get("symmetries", ())),
+                      config.get("ensemble"))
         except KeyError as err:
             raise HepgenInputError(f"{config_path}: {err.args[0]}") from None
         except (ValueError, TypeError) as err:
@@ -401,6 +437,32 @@ class EventGenerator(nn.Module):
                                    f"{str(err).splitlines()[0]}") from None
         extra = {k[len("extra."):]: v for k, v in tensors.items() if k.startswith("extra.")}
         return gen.eval(), extra
+
+
+def check_ensemble(ensemble: Mapping[str, int] | None, indices: set[int]) -> dict[str, int]:
+    """``{"<k>": K}`` with k among ``indices`` (chain stages or multiplicities) and integer
+    K >= 1; returned with string keys, sorted."""
+    ensemble = dict(ensemble or {})
+    known = sorted(str(i) for i in indices)
+    bad = {k: v for k, v in ensemble.items() if str(k) not in known or isinstance(v, bool)
+           or not isinstance(v, int) or v < 1}
+    if bad:
+        raise ValueError(f"ensemble: keys must be among {known} and values whole numbers "
+                         f">= 1 (members), got {bad}")
+    return {str(k): int(v) for k, v in sorted(ensemble.items())}
+
+
+def member_init_seed(seed: int, index: int, member: int) -> int:
+    """torch seed for the initial weights of ensemble member ``member`` (>= 1) of network
+    ``index`` (chain stage or multiplicity), from the seed torch had when the generator was
+    built."""
+    return int(np.random.SeedSequence([seed % 2**63, index, member]).generate_state(1)[0])
+
+
+def member_config(config: Mapping[str, Any], member: int) -> dict[str, Any]:
+    """The feature-model config of ensemble member ``member``: its fixed rotations are those
+    of ``seed`` + ``member`` (members differ in rotations, initial weights and training seed)."""
+    return {**config, "seed": int(config.get("seed", 0)) + member}
 
 
 def load_tensors(path: Path) -> dict[str, Tensor]:

@@ -32,6 +32,7 @@ from hepgen.generators.event import (
     MULTIPLICITIES,
     MULTIPLICITY_MODELS,
     EventGenerator,
+    check_ensemble,
     load_tensors,
 )
 from hepgen.physics.errors import HepgenInputError
@@ -79,6 +80,9 @@ class RunConfig:
     #: reflections (hepgen.physics.symmetries) that symmetrise the samples of the trained
     #: generator: each applied to a random half of the generated events
     symmetrize: list[str] = field(default_factory=list)
+    #: {"<k>": K}: chain stage k (or multiplicity k) is an equal-weight mixture of K networks
+    #: trained independently (hepgen.generators.mixture); member i trains with seed + 10007 i
+    ensemble: dict[str, int] = field(default_factory=dict)
 
     @property
     def family(self) -> str:
@@ -88,7 +92,7 @@ class RunConfig:
     def from_dict(cls, data: Mapping[str, Any], source: str = "config") -> RunConfig:
         known = {"model", "base", "model_config", "train", "discflow", "jets", "multiplicity",
                  "representation", "stage_model_config", "stage_train", "symmetrize",
-                 "description"}
+                 "ensemble", "description"}
         unknown = set(data) - known
         if unknown:
             raise HepgenInputError(f"{source}: unknown key(s) {sorted(unknown)}; known: "
@@ -131,6 +135,7 @@ class RunConfig:
                 raise HepgenInputError(f"{source}: unknown '{key}' option(s) {sorted(unknown)}; "
                                        f"known: {sorted(cls.__dataclass_fields__)}")
         self._validate_stage_train(source)
+        self._validate_ensemble(source)
         try:
             check_symmetries(self.symmetrize, "symmetrize")
         except (ValueError, TypeError) as err:
@@ -158,6 +163,19 @@ class RunConfig:
             if unknown:
                 raise HepgenInputError(f"{source}: 'stage_train' {k}: unknown option(s) "
                                        f"{sorted(unknown)}; known: {sorted(allowed)}")
+
+    def _validate_ensemble(self, source: str) -> None:
+        if not self.ensemble:
+            return
+        if self.model in STRATEGIES:
+            raise HepgenInputError(f"{source}: 'ensemble' does not combine with "
+                                   f"'{self.model}' (one discriminator per network)")
+        indices = (set(range(1, max(self.jets) + 1)) if self.multiplicity == "chain"
+                   else set(self.jets))
+        try:
+            self.ensemble = check_ensemble(self.ensemble, indices)
+        except (ValueError, TypeError, AttributeError) as err:
+            raise HepgenInputError(f"{source}: {err}") from None
 
     def train_config_of(self, index: int | str | None = None, seed: int = 0) -> TrainConfig:
         """The training options of chain stage (or multiplicity) ``index``: ``train`` updated by
@@ -187,7 +205,7 @@ class RunConfig:
                 "train": self.train, "discflow": self.discflow, "jets": self.jets,
                 "multiplicity": self.multiplicity, "representation": self.representation,
                 "stage_model_config": self.stage_model_config, "stage_train": self.stage_train,
-                "symmetrize": self.symmetrize}
+                "symmetrize": self.symmetrize, "ensemble": self.ensemble}
 
 
 def file_digest(path: str | Path) -> str:
@@ -205,8 +223,10 @@ class TrainingUnit:
 
     Attributes:
         name: run sub-directory and label: ``j<n>`` (one network per multiplicity) or
-            ``chain<k>`` (stage k of the multiplicity chain).
+            ``chain<k>`` (stage k of the multiplicity chain); ``<name>_m<i>`` for member i > 0
+            of an ensemble.
         index: n or k; seeds the unit's training.
+        member: place in the ensemble of network ``index`` (0 without one); seeds it too.
         n_jets: the multiplicity of a ``j<n>`` unit, None for a chain stage.
         model: the network.
         x, c: training features (N, D) and conditions (N, C) or None.
@@ -220,16 +240,18 @@ class TrainingUnit:
     x: torch.Tensor
     c: torch.Tensor | None
     train: TrainConfig = field(default_factory=TrainConfig)
+    member: int = 0
 
     @property
     def history_key(self) -> str:
-        """Key of the unit's loss history in run.json: ``"<n>"`` or ``"chain<k>"``."""
-        return str(self.n_jets) if self.n_jets is not None else self.name
+        """Key of the unit's loss history in run.json: ``"<n>"`` or ``"chain<k>"`` (the
+        unit's name for further ensemble members)."""
+        return str(self.n_jets) if self.n_jets is not None and not self.member else self.name
 
     @property
     def progress_key(self) -> int | str:
-        """What ``on_epoch`` receives: n, or ``"chain<k>"``."""
-        return self.n_jets if self.n_jets is not None else self.name
+        """What ``on_epoch`` receives: n, or the unit's name (``"chain<k>"``, members)."""
+        return self.n_jets if self.n_jets is not None and not self.member else self.name
 
 
 def unit_data(generator: EventGenerator, features: dict[int, torch.Tensor], index: int
@@ -246,13 +268,16 @@ def training_units(generator: EventGenerator, features: dict[int, torch.Tensor],
     """Every network of ``generator`` with its data and training options (from ``config``;
     defaults without), from the per-multiplicity features."""
     config = config or RunConfig()
-    if generator.multiplicity_model == "chain":
-        return [TrainingUnit(name, k, None, model, *unit_data(generator, features, k),
-                             config.train_config_of(k, seed))
-                for k, (name, model) in enumerate(generator.trainable_units(), start=1)]
-    return [TrainingUnit(f"j{n}", n, n, generator.model(n), *unit_data(generator, features, n),
-                         config.train_config_of(n, seed))
-            for n in generator.multiplicities]
+    chain = generator.multiplicity_model == "chain"
+    return [TrainingUnit(name, i, None if chain else i, model, *unit_data(generator, features, i),
+                         config.train_config_of(i, member_seed(seed, member)), member)
+            for name, i, member, model in generator.training_networks()]
+
+
+def member_seed(seed: int, member: int) -> int:
+    """The training seed of ensemble member ``member`` of a run with ``seed`` (member 0:
+    ``seed``, so its network is the one a run without the ensemble trains)."""
+    return seed + 10_007 * member
 
 
 class _ReflectedFeatures:
@@ -296,7 +321,8 @@ def train_generator(
     torch.manual_seed(seed)
     generator = EventGenerator(config.family, config.model_config, tuple(config.jets),
                                config.multiplicity, config.representation,
-                               config.stage_model_config, tuple(config.symmetrize))
+                               config.stage_model_config, tuple(config.symmetrize),
+                               config.ensemble)
     features = generator.fit_preprocessing(events)
     by_n = split_by_multiplicity(events) if config.model == "discflow" else {}
     history: dict[str, list[dict[str, float]]] = {}
@@ -327,7 +353,7 @@ def train_generator(
                 strategy.disc.load_state_dict(
                     {k[5:]: v for k, v in saved.items() if k.startswith("disc.")})
         else:
-            torch.manual_seed(seed * 1000 + unit.index)
+            torch.manual_seed(unit.train.seed * 1000 + unit.index)
             trainer = Trainer(model, unit.train, sub, device=device, strategy=strategy)
             callback = ((lambda rec, u=unit: on_epoch(u.progress_key, rec, u.train.epochs))
                         if on_epoch else None)
