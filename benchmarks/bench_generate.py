@@ -314,10 +314,24 @@ def profile_chunk(generator: Any, batch: int, repeats: int, workdir: Path) -> di
     return {"batch_size": batch, "repeats": repeats, "median_s": result, "rejected": rejected}
 
 
-def network_shapes(generator: Any) -> dict[int, list[tuple[int, int]]]:
-    """(in, out) of every Linear layer of each multiplicity's model."""
-    return {m: [s for mod in generator.model(m).modules() if (s := _linear_shape(mod))]
-            for m in generator.multiplicities}
+def _linear_layers(module: Any, share: float = 1.0) -> Iterator[tuple[int, int, float]]:
+    """(in, out, share of the events it sees) of every Linear layer under ``module``: a member
+    of an ensemble (MixtureModel) of K networks samples 1/K of the events."""
+    from hepgen.generators.mixture import MixtureModel
+
+    if isinstance(module, MixtureModel):
+        for member in module.members:
+            yield from _linear_layers(member, share / len(module.members))
+        return
+    if (shape := _linear_shape(module)) is not None:
+        yield (*shape, share)
+    for child in module.children():
+        yield from _linear_layers(child, share)
+
+
+def network_shapes(generator: Any) -> dict[int, list[tuple[int, int, float]]]:
+    """(in, out, share of the events) of every Linear layer of each multiplicity's model."""
+    return {m: list(_linear_layers(generator.model(m))) for m in generator.multiplicities}
 
 
 def _best_time(func: Callable[[], object], repeats: int) -> float:
@@ -338,13 +352,13 @@ def roofline(generator: Any, batch: int, repeats: int) -> dict[str, Any]:
     fractions = {m: generator.fractions[m] for m in generator.multiplicities}
     total = sum(fractions.values())
     shapes = network_shapes(generator)
-    flops_per_event = sum(fractions[m] / total * sum(2 * i * o for i, o in shapes[m])
+    flops_per_event = sum(fractions[m] / total * sum(2 * i * o * k for i, o, k in shapes[m])
                           for m in shapes)
     gen = torch.Generator().manual_seed(SEED)
     calls = []
     for m, layer_shapes in shapes.items():
-        rows = max(1, round(batch * fractions[m] / total))
-        for i, o in layer_shapes:
+        for i, o, share in layer_shapes:
+            rows = max(1, round(batch * fractions[m] / total * share))
             calls.append((torch.randn(rows, i, generator=gen), torch.randn(o, i, generator=gen),
                           torch.randn(o, generator=gen)))
 
@@ -458,7 +472,7 @@ def _profile_tables(prof: dict) -> list[str]:
     roof = roofs[0]
     rows = [
         ["Linear layers (all blocks, all multiplicities)", roof["n_linear_layers"]],
-        ["FLOPs per event (2·in·out per Linear, fraction-weighted)",
+        ["FLOPs per event (2·in·out per Linear, fraction-weighted; an ensemble member's 1/K)",
          f"{roof['flops_per_event']:,.0f}"],
     ]
     spec = [

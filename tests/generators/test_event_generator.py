@@ -262,6 +262,9 @@ def test_shipped_generators_load_and_sample_in_the_physics_domain(name, config):
     generator, extra = EventGenerator.load(SHIPPED / name)
     made_from = json.loads((SHIPPED.parent / "configs" / config).read_text(encoding="utf-8"))
     assert generator.representation == made_from["representation"]
+    assert generator.model_config == made_from["model_config"]
+    assert generator.stage_model_config == made_from.get("stage_model_config", {})
+    assert generator.ensemble == made_from.get("ensemble", {})
     assert generator.multiplicity_model == "chain" and generator.symmetries == ("eta", "phi")
     events, _ = generator.sample_events(2000, seed=3)
     counts = ak.to_numpy(ak.num(events.Jet, axis=1))
