@@ -402,3 +402,21 @@ def test_epochs_option_overrides_every_stage(workdir):
     run = _json.loads((out / "run.json").read_text())
     assert [len(run["history"][f"chain{k}"]) for k in (1, 2, 3)] == [1, 1, 1]
     assert run["meta"]["run_config"]["stage_train"] == {"3": {"lr": 5e-4}}
+
+
+def test_ensemble_config_trains_members_and_generates(workdir, tmp_path):
+    """An 'ensemble' config through the command line: member directories, exact reload, the
+    generated events in the physics domain; adding members to a finished run with --resume."""
+    write_config(workdir / "ens.json", "inn", multiplicity="chain", ensemble={"2": 2})
+    run = train(workdir, "ens")
+    assert (run / "chain2_m1" / "done.pt").exists() and not (run / "chain1_m1").exists()
+    out = tmp_path / "ens.root"
+    assert main(["-q", "generate", "--model", str(run), "-n", "400", "-o", str(out)]) == 0
+    arrays = read(out)
+    assert len(arrays["nJet"]) == 400 and np.concatenate(arrays["Jet_pt"]).min() >= 20.0
+    write_config(workdir / "ens.json", "inn", multiplicity="chain", ensemble={"2": 2, "3": 2})
+    assert main(["-q", "train", "--config", str(workdir / "ens.json"), "--data",
+                 str(workdir / "train.root"), "--out", str(run), "--resume"]) == 0
+    assert (run / "chain3_m1" / "done.pt").exists()
+    generator = json.loads((run / "generator.json").read_text())
+    assert generator["ensemble"] == {"2": 2, "3": 2}
