@@ -23,7 +23,7 @@ from _common import save_json, table, update_section
 from bench_generators import HEPGEN, RUNS, TEST_FILE, sh
 
 from hepgen.physics.io import read_events
-from hepgen.physics.observables import delta_phi
+from hepgen.physics.observables import catalogue
 
 MULTIPLICITIES = (1, 2, 3)
 
@@ -31,17 +31,17 @@ MULTIPLICITIES = (1, 2, 3)
 def collinear_fractions(path: Path, cut: float) -> dict[str, tuple[float, float, int]]:
     """{"<n>j j<k>": (fraction, binomial error, events with n jets)} for ``path``."""
     events, _ = read_events(path)
+    observables = catalogue()
+    n_jets = ak.to_numpy(ak.num(events.Jet.pt))
     out = {}
-    for n in MULTIPLICITIES:
-        sel = events[ak.num(events.Jet.pt) == n]
-        mu_eta, mu_phi = ak.to_numpy(sel.Muon.eta), ak.to_numpy(sel.Muon.phi)
-        for k in range(n):
-            eta = ak.to_numpy(sel.Jet.eta[:, k])[:, None]
-            phi = ak.to_numpy(sel.Jet.phi[:, k])[:, None]
-            dr = np.hypot(mu_eta - eta, delta_phi(mu_phi, phi)).min(axis=1)
-            f, m = float(np.mean(dr < cut)) if len(dr) else float("nan"), len(dr)
-            out[f"{n}j j{k + 1}"] = (f, float(np.sqrt(f * (1 - f) / max(m, 1))), m)
-    return out
+    for k in range(1, max(MULTIPLICITIES) + 1):
+        dr = np.minimum(*(observables[f"dR_mu{m}_j{k}"].evaluate(events)[0] for m in (1, 2)))
+        for n in MULTIPLICITIES[k - 1:]:
+            selected = dr[n_jets == n]  # jet k exists in every such event
+            m = len(selected)
+            f = float(np.mean(selected < cut)) if m else float("nan")
+            out[f"{n}j j{k}"] = (f, float(np.sqrt(f * (1 - f) / max(m, 1))), m)
+    return dict(sorted(out.items()))
 
 
 def main() -> None:

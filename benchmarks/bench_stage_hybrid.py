@@ -24,7 +24,6 @@ from bench_generators import HEPGEN, RUNS, sh
 
 from hepgen.generators.chain import stage_columns, stage_condition
 from hepgen.generators.event import EventGenerator
-from hepgen.physics.events import in_reference_phase_space
 from hepgen.physics.io import read_events
 from hepgen.physics.io.writer import write_events
 from hepgen.physics.preprocessing import split_by_multiplicity
@@ -40,16 +39,12 @@ def hybrid_events(generator: EventGenerator, events: ak.Array, parts: list[tuple
     rng = np.random.default_rng(seed)
     stages, out = generator.stages(), []
     for n, first in parts:
-        pre = generator.preprocessors[n]
-        x = torch.as_tensor(pre.forward(by_n[n]), dtype=torch.float32)
+        x = torch.as_tensor(generator.preprocessors[n].forward(by_n[n]), dtype=torch.float32)
         with torch.no_grad():
             for k in range(first, n + 1):
                 x[:, stage_columns(k)] = stages[k - 1].eval().sample(
                     len(x), stage_condition(k, x, n), gen)
-        x64 = x.double().numpy()
-        ok = np.isfinite(x64).all(axis=1) & (np.abs(x64).max(axis=1) < 50.0)
-        made = pre.inverse(x64[ok], rng=rng)
-        out.append(made[in_reference_phase_space(made)])
+        out.append(generator.events_in_domain(n, x, rng))
     merged = ak.concatenate(out)
     return merged[rng.permutation(len(merged))]
 

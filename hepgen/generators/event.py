@@ -64,6 +64,8 @@ WEIGHTS_NAME = "weights.pt"
 MULTIPLICITIES = tuple(range(MIN_JETS, MAX_JETS + 1))
 #: Give up on a chunk when this many rejection rounds still leave out-of-domain events.
 MAX_REJECTION_ROUNDS = 50
+#: Sampled standardised features beyond this many standard deviations are dropped as far tails.
+MAX_STANDARDISED = 50.0
 #: How jet multiplicities are modelled: one network each, or the autoregressive chain.
 MULTIPLICITY_MODELS = ("separate", "chain")
 
@@ -123,41 +125,49 @@ class EventGenerator(nn.Module):
             if unknown:
                 raise ValueError(f"stage_model_config names stage(s) {sorted(unknown)}; the "
                                  f"chain has stages 1..{n_stages}")
-            keys = {f"chain{k}": k for k in range(1, n_stages + 1)}
-            builders = {k: (lambda cfg, k=k: cls(*stage_dims(k), cfg))
-                        for k in range(1, n_stages + 1)}
-            configs = {k: self.config_of_stage(k) for k in keys.values()}
-        else:
-            if self.stage_model_config:
-                raise ValueError("stage_model_config needs the multiplicity chain")
-            keys = {str(n): n for n in self.multiplicities}
-            builders = {n: (lambda cfg, n=n: cls(EventPreprocessor(n).dim, 0, cfg))
-                        for n in self.multiplicities}
-            configs = {n: self.model_config for n in self.multiplicities}
-        self.ensemble = check_ensemble(ensemble, set(keys.values()))
+        elif self.stage_model_config:
+            raise ValueError("stage_model_config needs the multiplicity chain")
+        self.ensemble = check_ensemble(ensemble, set(self._indices()))
         # first every network as without an ensemble (same initial weights), so member 0 of a
         # mixture is the network a run without the ensemble trains; each further member's
         # initial weights depend only on (torch's seed, index, member), not on other ensembles
-        networks = {key: builders[i](configs[i]) for key, i in keys.items()}
+        networks = {i: self._network(cls, i, 0) for i in self._indices()}
         base_seed = torch.initial_seed()
-        for key, i in keys.items():
-            size = self.ensemble.get(str(i), 1)
-            if size > 1:
-                extra = []
-                for m in range(1, size):
-                    with torch.random.fork_rng(devices=[]):
-                        torch.manual_seed(member_init_seed(base_seed, i, m))
-                        extra.append(builders[i](member_config(configs[i], m)))
-                networks[key] = MixtureModel([networks[key], *extra])
-        self.models = nn.ModuleDict(networks)
+        for i in self._indices():
+            extra = []
+            for m in range(1, self.ensemble.get(str(i), 1)):
+                with torch.random.fork_rng(devices=[]):
+                    torch.manual_seed(member_init_seed(base_seed, i, m))
+                    extra.append(self._network(cls, i, m))
+            if extra:
+                networks[i] = MixtureModel([networks[i], *extra])
+        self.models = nn.ModuleDict({self._key(i): net for i, net in networks.items()})
         self.preprocessors: dict[int, EventPreprocessor] = {}
         self.fractions: dict[int, float] = {}
         self.meta: dict[str, Any] = {}
 
     def config_of_stage(self, k: int) -> dict[str, Any]:
         """The feature-model config of chain stage k: ``model_config`` updated by
-        ``stage_model_config["k"]``."""
+        ``stage_model_config["k"]`` (``model_config`` for separate networks, which have none)."""
         return {**self.model_config, **self.stage_model_config.get(str(k), {})}
+
+    def _indices(self) -> list[int]:
+        """Chain stages 1..max(n), or the modelled multiplicities: one network (or ensemble)
+        each."""
+        if self.multiplicity_model == "chain":
+            return list(range(1, max(self.multiplicities) + 1))
+        return list(self.multiplicities)
+
+    def _key(self, index: int) -> str:
+        """Key of network ``index`` in :attr:`models`: ``chain<k>`` or ``<n>``."""
+        return f"chain{index}" if self.multiplicity_model == "chain" else str(index)
+
+    def _network(self, cls: type[FeatureModel], index: int, member: int) -> FeatureModel:
+        """A new network (ensemble member ``member``) for chain stage or multiplicity ``index``."""
+        dims = (stage_dims(index) if self.multiplicity_model == "chain"
+                else (EventPreprocessor(index).dim, 0))
+        config = self.config_of_stage(index)
+        return cls(*dims, member_config(config, member) if member else config)
 
     def model(self, n: int) -> FeatureModel:
         """The generator of n-jet features: its network, or its view of the chain."""
@@ -177,11 +187,10 @@ class EventGenerator(nn.Module):
     def training_networks(self) -> list[tuple[str, int, int, FeatureModel]]:
         """(name, index, member, network) of every separately trained network: index = the
         chain stage k or the multiplicity n, member = its place in an ensemble (0 without)."""
-        chain = self.multiplicity_model == "chain"
         units = []
-        for key, model in self.models.items():
-            index = int(key[len("chain"):]) if chain else int(key)
-            name = f"chain{index}" if chain else f"j{index}"
+        for index in self._indices():
+            model = self.models[self._key(index)]
+            name = f"chain{index}" if self.multiplicity_model == "chain" else f"j{index}"
             members = list(model.members) if isinstance(model, MixtureModel) else [model]
             units += [(name if m == 0 else f"{name}_m{m}", index, m, member)
                       for m, member in enumerate(members)]
@@ -248,6 +257,16 @@ class EventGenerator(nn.Module):
         if not self.preprocessors:
             raise RuntimeError("generator has no fitted preprocessing: train or load it first")
 
+    def events_in_domain(self, n_jets: int, x: Tensor, rng: np.random.Generator) -> ak.Array:
+        """The events of sampled n-jet features ``x (N, 5 + 4 n)`` that lie inside the physics
+        domain (jets above the pT cut and within |eta| 5, finite values; features beyond
+        :data:`MAX_STANDARDISED` standard deviations, far tails, dropped before the inverse)."""
+        x64 = x.double().cpu().numpy()
+        ok = np.isfinite(x64).all(axis=1)
+        ok[ok] = np.abs(x64[ok]).max(axis=1) < MAX_STANDARDISED
+        events = self.preprocessors[n_jets].inverse(x64[ok], rng=rng)
+        return events[in_reference_phase_space(events)]
+
     @torch.no_grad()
     def sample_multiplicity(
         self, model: FeatureModel, n_jets: int, count: int, gen: torch.Generator,
@@ -256,20 +275,15 @@ class EventGenerator(nn.Module):
         """``count`` events of ``n_jets`` jets inside the physics domain, and the number of
         out-of-domain draws rejected on the way (jets below the pT cut or beyond |eta| 5,
         non-finite values)."""
-        pre = self.preprocessors[n_jets]
         parts, have, rejected = [], 0, 0
         for _ in range(MAX_REJECTION_ROUNDS):
             need = count - have
             if need <= 0:
                 break
             ask = need + max(16, need // 50)
-            x = model.sample(ask, None, gen).double().numpy()
-            ok = np.isfinite(x).all(axis=1)
-            ok[ok] = np.abs(x[ok]).max(axis=1) < 50.0  # standardised features; far tails
-            events = pre.inverse(x[ok], rng=rng)
-            inside = in_reference_phase_space(events)
-            rejected += int(ask - inside.sum())
-            events = events[inside][:need]
+            events = self.events_in_domain(n_jets, model.sample(ask, None, gen), rng)
+            rejected += ask - len(events)
+            events = events[:need]
             if self.symmetries:
                 events = reflect_at_random(events, self.symmetries, rng)
             parts.append(events)
@@ -442,6 +456,9 @@ class EventGenerator(nn.Module):
 def check_ensemble(ensemble: Mapping[str, int] | None, indices: set[int]) -> dict[str, int]:
     """``{"<k>": K}`` with k among ``indices`` (chain stages or multiplicities) and integer
     K >= 1; returned with string keys, sorted."""
+    if ensemble is not None and not isinstance(ensemble, Mapping):
+        raise ValueError(f"ensemble: expected an object {{\"<stage>\": members}}, got "
+                         f"{ensemble!r}")
     ensemble = dict(ensemble or {})
     known = sorted(str(i) for i in indices)
     bad = {k: v for k, v in ensemble.items() if str(k) not in known or isinstance(v, bool)

@@ -174,7 +174,7 @@ class RunConfig:
                    else set(self.jets))
         try:
             self.ensemble = check_ensemble(self.ensemble, indices)
-        except (ValueError, TypeError, AttributeError) as err:
+        except ValueError as err:
             raise HepgenInputError(f"{source}: {err}") from None
 
     def train_config_of(self, index: int | str | None = None, seed: int = 0) -> TrainConfig:

@@ -91,7 +91,7 @@ def test_bayesian_members_give_a_mixture_of_posterior_draws():
 
 @pytest.mark.parametrize("ensemble, match", [
     ({"4": 2}, "keys must be among"), ({"2": 0}, ">= 1"), ({"2": True}, ">= 1"),
-    ({"2": 2.5}, ">= 1"),
+    ({"2": 2.5}, ">= 1"), ([["2", 3]], "expected an object"), ("3", "expected an object"),
 ])
 def test_bad_ensemble_options_are_refused(ensemble, match):
     with pytest.raises(ValueError, match=match):
