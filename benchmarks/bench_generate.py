@@ -260,6 +260,8 @@ def instrumented(generator: Any, timers: Timers) -> Iterator[None]:
     if rqs is not None:
         patch(rqs, "log_abs_det_jacobian", f"{SUB}spline: log|det J| (forward spline re-run)")
         patch(rqs, "_inverse", f"{SUB}spline: inverse (searchsorted, gather, root)")
+    if getattr(generator, "fsr", None) is not None:  # photon-jet splitting, after the networks
+        patch(generator.fsr, "split", "photon-jet split")
     original_domain = event_mod.in_reference_phase_space
     event_mod.in_reference_phase_space = timers.wrap("domain check", original_domain)
     try:
@@ -307,8 +309,11 @@ def profile_chunk(generator: Any, batch: int, repeats: int, workdir: Path) -> di
         parts["net: rest (rotations, ActNorm, slicing, randn)"].append(sec["network"] - net_known)
         parts["preprocessing inverse"].append(sec["preprocessing inverse"])
         parts["domain check"].append(sec["domain check"])
+        split = sec.get("photon-jet split", 0.0)
+        if "photon-jet split" in sec:
+            parts["photon-jet split"].append(split)
         parts["rest of sample_events"].append(
-            total - sec["network"] - sec["preprocessing inverse"] - sec["domain check"])
+            total - sec["network"] - sec["preprocessing inverse"] - sec["domain check"] - split)
         parts["sample_events total"].append(total)
     result = {name: median(v) for name, v in parts.items()}
     return {"batch_size": batch, "repeats": repeats, "median_s": result, "rejected": rejected}
@@ -425,6 +430,7 @@ def _profile_tables(prof: dict) -> list[str]:
     chunks = [r["chunk"]["median_s"] for r in runs]
     heads = [f"{r['threads']} thr" for r in runs]
     order = ["network sampling", "preprocessing inverse", "domain check",
+             *(["photon-jet split"] if "photon-jet split" in chunks[0] else []),
              "rest of sample_events", "ROOT write"]
     wholes = [c["sample_events total"] + c["ROOT write"] for c in chunks]
     rows = []

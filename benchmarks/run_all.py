@@ -25,7 +25,8 @@ GENERATOR_MODELS = ("inn", "discflow", "binn_small", "inn_chain", "default_parti
                     "binn_chain_recoil", "fast_aug", "aug_smallbatch", "binn_aug",
                     "fast_jetaxis", "jetaxis_aug", "jetaxis_aug+rw", "cone_aug", "fast_cone",
                     "cone_log", "cone_log+rw", "cone_log_dq", "cone_log_dq+rw", "fast_cone_dq",
-                    "cone_ens", "cone_ens1", "cone_ens1+rw", "fast_ens1", "default", "default+rw")
+                    "cone_ens", "cone_ens1", "cone_ens1+rw", "fast_ens1", "cone_fsr",
+                    "cone_ens1_fsr", "cone_ens1_fsr+rw", "fast_ens1_fsr", "default", "default+rw")
 #: Further candidates of the selection table only (benchmarks/configs/).
 #: (staged_aug_nosym in the table is staged_aug with "symmetries" emptied in its generator.json,
 #: which is what `generate --no-symmetrize` does; it has no config of its own)
@@ -48,7 +49,8 @@ BENCHMARKS: dict[str, list[str]] = {
     "sampling-pairs": ["bench_sampling_pairs.py", "--repeats", "15", "--models",
                        "fast_cone_dq,fast_ens1,cone_log_dq,cone_ens1"],
     "stage-hybrid": ["bench_stage_hybrid.py", "--models", "cone_log_dq,default"],
-    "collinear": ["bench_collinear.py", "--models", "cone_log_dq,cone_ens1,fast_cone_dq,fast_ens1"],
+    "collinear": ["bench_collinear.py", "--models",
+                  "cone_log_dq,cone_ens1,cone_fsr,cone_ens1_fsr,fast_ens1,fast_ens1_fsr"],
     "quantum-throughput": ["bench_quantum_throughput.py", "--qubits", "4,6,8,10,12",
                            "--repeats", "3"],
     "qinn-study": ["bench_qinn_study.py"],

@@ -39,8 +39,10 @@ from torch import Tensor, nn
 from hepgen._version import __version__
 from hepgen.generators.base import FeatureModel, get
 from hepgen.generators.chain import ChainView, posterior_views, stage_dims
+from hepgen.generators.fsr import PhotonJetSplitter, fsr_config
 from hepgen.generators.mixture import MixtureModel
 from hepgen.physics.constants import MAX_JETS, MIN_JETS
+from hepgen.physics.dressing import Split, dress, split_log_jacobian
 from hepgen.physics.errors import HepgenInputError
 from hepgen.physics.events import in_reference_phase_space
 from hepgen.physics.io.atomic import atomic_write, atomic_write_text
@@ -91,6 +93,11 @@ class EventGenerator(nn.Module):
             of multiplicity k) is an equal-weight mixture of K independently trained members
             (:class:`~hepgen.generators.mixture.MixtureModel`); member i > 0 has the fixed
             rotations of ``seed`` + i. Omitted keys: one network.
+        fsr: options of the photon-jet splitter (:mod:`hepgen.generators.fsr`, config key
+            ``fsr``; defaults :data:`~hepgen.generators.fsr.FSR_DEFAULTS`): the networks then
+            model core events (a non-leading jet within Delta R ``radius`` of a muon dressed
+            into it, :mod:`hepgen.physics.dressing`) and the splitter puts such jets back.
+            None or empty: no splitting.
     """
 
     def __init__(
@@ -103,6 +110,7 @@ class EventGenerator(nn.Module):
         stage_model_config: Mapping[str, Mapping[str, Any]] | None = None,
         symmetries: tuple[str, ...] = (),
         ensemble: Mapping[str, int] | None = None,
+        fsr: Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__()
         self.symmetries = check_symmetries(symmetries, "symmetries")
@@ -142,6 +150,12 @@ class EventGenerator(nn.Module):
             if extra:
                 networks[i] = MixtureModel([networks[i], *extra])
         self.models = nn.ModuleDict({self._key(i): net for i, net in networks.items()})
+        # built after the networks, so their initial weights are those of a run without it
+        self.fsr_config = fsr_config(fsr)
+        if self.fsr_config and self.multiplicities != MULTIPLICITIES:
+            raise ValueError(f"fsr: photon-jet splitting needs the multiplicities "
+                             f"{list(MULTIPLICITIES)}, got {list(self.multiplicities)}")
+        self.fsr = PhotonJetSplitter(self.fsr_config) if self.fsr_config else None
         self.preprocessors: dict[int, EventPreprocessor] = {}
         self.fractions: dict[int, float] = {}
         self.meta: dict[str, Any] = {}
@@ -197,9 +211,20 @@ class EventGenerator(nn.Module):
         return units
 
     # --- preprocessing ----------------------------------------------------------------------
+    def dressed(self, events: ak.Array) -> tuple[ak.Array, Split | None]:
+        """The core events the networks model and the splits taken out of them (with
+        :attr:`fsr`); without a splitter the events themselves and None."""
+        if self.fsr is None:
+            return events, None
+        return dress(events, self.fsr.radius)
+
     def fit_preprocessing(self, events: ak.Array) -> dict[int, Tensor]:
-        """Fit preprocessing and multiplicity fractions on training events; return the float32
-        feature tensors (N_n, D_n) per multiplicity (float64 inverse maps stay exact)."""
+        """Fit preprocessing and multiplicity fractions on training events (their core events
+        with :attr:`fsr`, whose standardisations are fitted too); return the float32 feature
+        tensors (N_n, D_n) per multiplicity (float64 inverse maps stay exact)."""
+        events, split = self.dressed(events)
+        if self.fsr is not None:
+            self.fsr.fit(events, split)
         by_n = split_by_multiplicity(events)
         missing = [n for n in self.multiplicities if len(by_n.get(n, [])) < 2]
         if missing:
@@ -211,11 +236,15 @@ class EventGenerator(nn.Module):
         for n in self.multiplicities:
             self.preprocessors[n] = make_preprocessor(n, self.representation).fit(by_n[n])
             self.fractions[n] = len(by_n[n]) / total
-        return self.features(events)
+        return self._core_features(events)
 
     def features(self, events: ak.Array) -> dict[int, Tensor]:
-        """float32 features (N_n, D_n) of ``events`` per modelled multiplicity n, with the
-        fitted preprocessing; event order within each multiplicity is kept."""
+        """float32 features (N_n, D_n) of ``events`` (their core events with :attr:`fsr`) per
+        modelled multiplicity n, with the fitted preprocessing; event order within each
+        multiplicity is kept."""
+        return self._core_features(self.dressed(events)[0])
+
+    def _core_features(self, events: ak.Array) -> dict[int, Tensor]:
         self._check_fitted()
         by_n = split_by_multiplicity(events)
         return {n: torch.as_tensor(self.preprocessors[n].forward(by_n[n]), dtype=torch.float32)
@@ -235,6 +264,10 @@ class EventGenerator(nn.Module):
         coordinates, comparable between representations whose kinematic coordinates differ by
         a unit Jacobian (the same ``COORDINATES`` of their preprocessors: ``recoil`` and all its
         variants). Either serves as a held-out NLL.
+        With :attr:`fsr`: log p(core) + log p(branch | core), plus for events that dress the
+        split's log-density and the dressing map's log-Jacobian
+        (:func:`~hepgen.physics.dressing.split_log_jacobian`); like the networks' domain cut, the
+        redraw of invalid splits is not renormalised.
         """
         self._check_fitted()
         elements = [(), *group_elements(self.symmetries)]
@@ -242,15 +275,45 @@ class EventGenerator(nn.Module):
         for element in elements:
             by_n = split_by_multiplicity(reflect(events, element) if element else events)
             for n in (n for n in self.multiplicities if n in by_n):
-                x, log_det = self.preprocessors[n].forward_and_log_det(by_n[n])
-                model = self.model(n).eval()
-                x = torch.as_tensor(x, dtype=torch.float32)  # as in features()
-                values = torch.cat([model.log_prob(xb, None) for xb in x.split(batch_size)])
-                values = values.double().numpy() + (log_det if kinematic else 0.0)
+                values = (self._split_log_prob(by_n[n], n, batch_size, kinematic)
+                          if self.fsr is not None
+                          else self._core_log_prob(by_n[n], n, batch_size, kinematic))
                 per_element.setdefault(n, []).append(values)
         n_elements = len(elements)
         return {n: logsumexp(np.stack(v), axis=0) - np.log(n_elements)
                 for n, v in per_element.items()}
+
+    @torch.no_grad()
+    def _core_log_prob(self, events: ak.Array, n: int, batch_size: int, kinematic: bool
+                       ) -> np.ndarray:
+        """log q (N,) of n-jet (core) events under the networks, in feature space or (with
+        ``kinematic``) in the n-jet preprocessor's kinematic coordinates."""
+        x, log_det = self.preprocessors[n].forward_and_log_det(events)
+        model = self.model(n).eval()
+        x = torch.as_tensor(x, dtype=torch.float32)  # as in features()
+        values = torch.cat([model.log_prob(xb, None) for xb in x.split(batch_size)])
+        return values.double().numpy() + (log_det if kinematic else 0.0)
+
+    def _split_log_prob(self, events: ak.Array, n: int, batch_size: int, kinematic: bool
+                        ) -> np.ndarray:
+        """log q (N,) of n-jet events with photon-jet splitting: p(core) p(branch | core), times
+        p(split | core) and the dressing map's Jacobian for the events that dress."""
+        core, split = dress(events, self.fsr.radius)
+        rows = split.mask
+        out = self.fsr.log_branch(core, split.muon)
+        if (~rows).any():
+            out[~rows] += self._core_log_prob(events[~rows], n, batch_size, kinematic)
+        if rows.any():
+            sub, muon = core[rows], split.muon[rows]
+            jet = {f: v[rows] for f, v in split.jet.items()}
+            pre_n, pre_core = self.preprocessors[n], self.preprocessors[n - 1]
+            value = (self._core_log_prob(sub, n - 1, batch_size, True)
+                     + self.fsr.log_kinematics(sub, muon, jet)
+                     + split_log_jacobian(events[rows], pre_n, pre_core, self.fsr.radius))
+            if not kinematic:  # from the n-jet kinematic coordinates to its features
+                value -= pre_n.forward_and_log_det(events[rows])[1]
+            out[rows] += value
+        return out
 
     # --- sampling ---------------------------------------------------------------------------
     def _check_fitted(self) -> None:
@@ -300,7 +363,9 @@ class EventGenerator(nn.Module):
     ) -> tuple[ak.Array, dict[str, int]]:
         """``n`` events, multiplicities drawn from the training fractions; shuffled.
 
-        Returns the record and rejection counts per multiplicity (``"1j"``: count, ...).
+        Returns the record and rejection counts per multiplicity (``"1j"``: count, ...; with
+        :attr:`fsr` ``"fsr"``: split draws redrawn). With :attr:`fsr` the multiplicities are
+        drawn for the core events, whose splits then add a jet to some of them.
         ``draw_model`` replaces the feature models (e.g. one posterior draw of a BINN).
         """
         self._check_fitted()
@@ -316,6 +381,8 @@ class EventGenerator(nn.Module):
             events, rejected[f"{m}j"] = self.sample_multiplicity(model.eval(), m, int(k), gen, rng)
             parts.append(events)
         events = ak.concatenate(parts) if len(parts) > 1 else parts[0]
+        if self.fsr is not None:
+            events, rejected["fsr"] = self.fsr.split(events, gen, rng)
         return events[rng.permutation(len(events))], rejected
 
     def stream(
@@ -373,6 +440,7 @@ class EventGenerator(nn.Module):
             "stage_model_config": self.stage_model_config,
             "symmetries": list(self.symmetries),
             "ensemble": self.ensemble,
+            "fsr": self.fsr_config,
             "fractions": {str(n): f for n, f in self.fractions.items()},
             "preprocessing": {str(n): p.state_dict() for n, p in self.preprocessors.items()},
             "meta": self.meta,
@@ -429,7 +497,7 @@ class EventGenerator(nn.Module):
                       config.get("multiplicity_model", "separate"),
                       config.get("representation", "particles"),
                       config.get("stage_model_config"), tuple(config.get("symmetries", ())),
-                      config.get("ensemble"))
+                      config.get("ensemble"), config.get("fsr"))
         except KeyError as err:
             raise HepgenInputError(f"{config_path}: {err.args[0]}") from None
         except (ValueError, TypeError) as err:

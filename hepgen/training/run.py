@@ -35,6 +35,7 @@ from hepgen.generators.event import (
     check_ensemble,
     load_tensors,
 )
+from hepgen.generators.fsr import fsr_config
 from hepgen.physics.errors import HepgenInputError
 from hepgen.physics.io.atomic import atomic_write, atomic_write_text
 from hepgen.physics.preprocessing import split_by_multiplicity
@@ -83,6 +84,8 @@ class RunConfig:
     #: {"<k>": K}: chain stage k (or multiplicity k) is an equal-weight mixture of K networks
     #: trained independently (hepgen.generators.mixture); member i trains with seed + 10007 i
     ensemble: dict[str, int] = field(default_factory=dict)
+    #: photon-jet splitter (hepgen.generators.fsr): {} none; options over FSR_DEFAULTS
+    fsr: dict[str, Any] = field(default_factory=dict)
 
     @property
     def family(self) -> str:
@@ -92,7 +95,7 @@ class RunConfig:
     def from_dict(cls, data: Mapping[str, Any], source: str = "config") -> RunConfig:
         known = {"model", "base", "model_config", "train", "discflow", "jets", "multiplicity",
                  "representation", "stage_model_config", "stage_train", "symmetrize",
-                 "ensemble", "description"}
+                 "ensemble", "fsr", "description"}
         unknown = set(data) - known
         if unknown:
             raise HepgenInputError(f"{source}: unknown key(s) {sorted(unknown)}; known: "
@@ -136,6 +139,7 @@ class RunConfig:
                                        f"known: {sorted(cls.__dataclass_fields__)}")
         self._validate_stage_train(source)
         self._validate_ensemble(source)
+        self._validate_fsr(source)
         try:
             check_symmetries(self.symmetrize, "symmetrize")
         except (ValueError, TypeError) as err:
@@ -177,6 +181,18 @@ class RunConfig:
         except ValueError as err:
             raise HepgenInputError(f"{source}: {err}") from None
 
+    def _validate_fsr(self, source: str) -> None:
+        if not self.fsr:
+            return
+        if self.model in STRATEGIES:
+            raise HepgenInputError(f"{source}: 'fsr' does not combine with '{self.model}'")
+        try:
+            merged = fsr_config(self.fsr)
+            for key in ("decision_train", "kinematics_train"):
+                TrainConfig(**merged[key])
+        except (ValueError, TypeError) as err:
+            raise HepgenInputError(f"{source}: {err}") from None
+
     def train_config_of(self, index: int | str | None = None, seed: int = 0) -> TrainConfig:
         """The training options of chain stage (or multiplicity) ``index``: ``train`` updated by
         ``stage_train["index"]``; None gives ``train`` alone."""
@@ -205,7 +221,7 @@ class RunConfig:
                 "train": self.train, "discflow": self.discflow, "jets": self.jets,
                 "multiplicity": self.multiplicity, "representation": self.representation,
                 "stage_model_config": self.stage_model_config, "stage_train": self.stage_train,
-                "symmetrize": self.symmetrize, "ensemble": self.ensemble}
+                "symmetrize": self.symmetrize, "ensemble": self.ensemble, "fsr": self.fsr}
 
 
 def file_digest(path: str | Path) -> str:
@@ -241,6 +257,9 @@ class TrainingUnit:
     c: torch.Tensor | None
     train: TrainConfig = field(default_factory=TrainConfig)
     member: int = 0
+    #: augmentation copies (x', c') of the unit's own (photon-jet splitter units); None:
+    #: the reflections of ``train.augment``
+    variants: list[tuple[torch.Tensor, torch.Tensor | None]] | None = None
 
     @property
     def history_key(self) -> str:
@@ -274,6 +293,31 @@ def training_units(generator: EventGenerator, features: dict[int, torch.Tensor],
             for name, i, member, model in generator.training_networks()]
 
 
+#: Seeding indices of the photon-jet splitter's units (after any chain stage or multiplicity).
+FSR_UNITS = {"fsr_decision": 91, "fsr_kinematics": 92}
+
+
+def fsr_units(generator: EventGenerator, events: ak.Array, config: RunConfig, seed: int = 0
+              ) -> list[TrainingUnit]:
+    """The photon-jet splitter's two units (branch classifier, split kinematics) with their
+    data from the training ``events``; none without a splitter."""
+    if generator.fsr is None:
+        return []
+    core, split = generator.dressed(events)
+    options = generator.fsr_config
+    label, features = generator.fsr.decision_data(core, split)
+    x, c, mirrored = generator.fsr.kinematics_data(core, split)
+    return [
+        TrainingUnit("fsr_decision", FSR_UNITS["fsr_decision"], None, generator.fsr.decision,
+                     label, features, TrainConfig(**{**options["decision_train"], "seed": seed}),
+                     variants=[]),
+        TrainingUnit("fsr_kinematics", FSR_UNITS["fsr_kinematics"], None,
+                     generator.fsr.kinematics, x, c,
+                     TrainConfig(**{**options["kinematics_train"], "seed": seed}),
+                     variants=mirrored),
+    ]
+
+
 def member_seed(seed: int, member: int) -> int:
     """The training seed of ensemble member ``member`` of a run with ``seed`` (member 0:
     ``seed``, so its network is the one a run without the ensemble trains)."""
@@ -288,7 +332,10 @@ class _ReflectedFeatures:
         self.cache: dict[tuple[str, ...], dict[int, torch.Tensor]] = {}
 
     def variants(self, unit: TrainingUnit) -> list[tuple[torch.Tensor, torch.Tensor | None]]:
-        """(x, c) of ``unit`` for every non-identity element of its ``augment`` group."""
+        """(x, c) of ``unit`` for every non-identity element of its ``augment`` group (the
+        unit's own ``variants`` where it has them)."""
+        if unit.variants is not None:
+            return unit.variants
         out = []
         for element in group_elements(unit.train.augment):
             if element not in self.cache:
@@ -322,13 +369,14 @@ def train_generator(
     generator = EventGenerator(config.family, config.model_config, tuple(config.jets),
                                config.multiplicity, config.representation,
                                config.stage_model_config, tuple(config.symmetrize),
-                               config.ensemble)
+                               config.ensemble, config.fsr)
     features = generator.fit_preprocessing(events)
     by_n = split_by_multiplicity(events) if config.model == "discflow" else {}
     history: dict[str, list[dict[str, float]]] = {}
     disc_state: dict[str, torch.Tensor] = {}
     start = time.perf_counter()
     units = training_units(generator, features, config, seed)
+    units += fsr_units(generator, events, config, seed)
     reflected = _ReflectedFeatures(generator, events)
     if on_plan is not None:
         on_plan(units, train_cfg)
