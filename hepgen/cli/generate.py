@@ -123,8 +123,7 @@ def weight_norms(generator, discriminators, seed: int = 12345) -> dict[int, floa
     for n, disc in discriminators.items():
         gen = torch.Generator().manual_seed(seed + n)
         rng = np.random.default_rng(seed + n)
-        events, _ = generator.sample_multiplicity(generator.model(n), n, CALIBRATION_EVENTS,
-                                                   gen, rng)
+        events = generator.sample_n_jets(n, CALIBRATION_EVENTS, gen, rng)
         norms[n] = float(np.mean(disc.event_weights(events)))
     return norms
 

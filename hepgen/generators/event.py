@@ -358,6 +358,24 @@ class EventGenerator(nn.Module):
             )
         return (ak.concatenate(parts) if len(parts) > 1 else parts[0]), rejected
 
+    def sample_n_jets(self, n_jets: int, count: int, gen: torch.Generator,
+                      rng: np.random.Generator) -> ak.Array:
+        """``count`` events with exactly ``n_jets`` jets as the generator makes them: without
+        :attr:`fsr` the n-jet samples of :meth:`sample_multiplicity`; with it the n-jet events
+        of mixed samples (:meth:`sample_events`: n-jet cores left unsplit and split
+        (n-1)-jet cores alike). For discriminators and weight calibrations per multiplicity."""
+        if self.fsr is None:
+            return self.sample_multiplicity(self.model(n_jets).eval(), n_jets, count, gen,
+                                            rng)[0]
+        parts, have = [], 0
+        while have < count:
+            ask = int(1.2 * (count - have) / self.fractions[n_jets]) + 1000
+            events, _ = self.sample_events(ask, int(rng.integers(2**62)))
+            events = events[ak.to_numpy(ak.num(events.Jet)) == n_jets][: count - have]
+            parts.append(events)
+            have += len(events)
+        return ak.concatenate(parts) if len(parts) > 1 else parts[0]
+
     def sample_events(
         self, n: int, seed: int, *, draw_model: Mapping[int, FeatureModel] | None = None
     ) -> tuple[ak.Array, dict[str, int]]:

@@ -104,8 +104,7 @@ def fit_reweighter(
         seed = int(np.random.SeedSequence([cfg.seed, n]).generate_state(1)[0])
         gen, rng = torch.Generator().manual_seed(seed), np.random.default_rng(seed)
         n_fake = int(round(cfg.generated_per_truth * len(by_n[n])))
-        fake_events, _ = generator.sample_multiplicity(generator.model(n).eval(), n, n_fake,
-                                                       gen, rng)
+        fake_events = generator.sample_n_jets(n, n_fake, gen, rng)
         with torch.random.fork_rng():  # initial weights from the seed, not the global state
             torch.manual_seed(seed)
             disc = Discriminator(names, cfg.hidden, cfg.layers)

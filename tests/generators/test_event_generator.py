@@ -13,6 +13,7 @@ import pytest
 import torch
 
 from hepgen.generators.event import CONFIG_NAME, WEIGHTS_NAME, EventGenerator
+from hepgen.generators.fsr import fsr_config
 from hepgen.physics.errors import HepgenInputError
 
 TINY = {"n_blocks": 2, "kind": "affine", "hidden": 16, "n_layers": 2}
@@ -265,6 +266,7 @@ def test_shipped_generators_load_and_sample_in_the_physics_domain(name, config):
     assert generator.model_config == made_from["model_config"]
     assert generator.stage_model_config == made_from.get("stage_model_config", {})
     assert generator.ensemble == made_from.get("ensemble", {})
+    assert generator.fsr_config == fsr_config(made_from.get("fsr"))
     assert generator.multiplicity_model == "chain" and generator.symmetries == ("eta", "phi")
     events, _ = generator.sample_events(2000, seed=3)
     counts = ak.to_numpy(ak.num(events.Jet, axis=1))

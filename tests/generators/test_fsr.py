@@ -143,3 +143,13 @@ def test_save_load_keeps_the_splitter_and_gives_identical_samples(trained):
                                           ak.to_numpy(ak.flatten(b[coll][f])))
     history = (out / "run.json").read_text()
     assert '"fsr_decision"' in history and '"fsr_kinematics"' in history
+
+
+def test_sample_n_jets_gives_the_generators_n_jet_events_splits_included(trained):
+    """Discriminators and weight normalisations per multiplicity (fit-reweighter, generate
+    --reweight) must see the n-jet events the generator writes, not its n-jet cores."""
+    generator, _ = trained
+    events = generator.sample_n_jets(2, 700, torch.Generator().manual_seed(0),
+                                     np.random.default_rng(0))
+    assert len(events) == 700 and set(ak.to_numpy(ak.num(events.Jet))) == {2}
+    assert in_reference_phase_space(events).all()
