@@ -59,7 +59,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument("--device", default="cpu", help="torch device (default cpu)")
     parser.add_argument("--epochs", type=positive_int,
-                        help="override the config's epochs (every stage's, stage_train included)")
+                        help="override the config's epochs (every stage's, stage_train included, "
+                        "and the photon-jet splitter's, fsr)")
     parser.add_argument("--batch-size", type=positive_int, help="override the batch size")
     parser.add_argument("--lr", type=float, help="override the peak learning rate")
     parser.add_argument("--max-events", type=positive_int, metavar="N",
@@ -184,6 +185,10 @@ def load_run_config(args: argparse.Namespace):
     data["train"] = train
     if stage_train:
         data["stage_train"] = stage_train
+    fsr = data.get("fsr")
+    if args.epochs is not None and isinstance(fsr, dict) and fsr:  # the splitter's networks too
+        data["fsr"] = {**fsr, **{key: {**(fsr.get(key) or {}), "epochs": args.epochs}
+                                 for key in ("decision_train", "kinematics_train")}}
     return RunConfig.from_dict(data, source=str(args.config or "options"))
 
 

@@ -29,6 +29,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from hepgen.generators.base import get
+from hepgen.physics.errors import HepgenInputError
 from hepgen.physics.dressing import (
     DECISION_FEATURES,
     DRESSING_RADIUS,
@@ -55,6 +56,8 @@ FSR_DEFAULTS: dict[str, Any] = {
 }
 #: Redraw rounds for splits that break the dressing rule before leaving the event unsplit.
 MAX_SPLIT_ROUNDS = 50
+#: Fewest dressed training events the splitter trains on (the shipped file has 930).
+MIN_SPLITS = 20
 
 
 def fsr_config(config: Mapping[str, Any] | None) -> dict[str, Any] | None:
@@ -154,7 +157,14 @@ class PhotonJetSplitter(nn.Module):
         return Objects.of(core).n_jets <= 2
 
     def fit(self, core: ak.Array, split: Split) -> None:
-        """Fit the standardisations on the training core events and their splits."""
+        """Fit the standardisations on the training core events and their splits;
+        HepgenInputError with fewer than :data:`MIN_SPLITS` dressed events."""
+        n_splits = int(split.mask.sum())
+        if n_splits < MIN_SPLITS:
+            raise HepgenInputError(
+                f"fsr: only {n_splits} training event(s) have a non-leading jet within Delta R "
+                f"{self.radius:g} of a muon; photon-jet splitting needs at least {MIN_SPLITS} "
+                "(remove 'fsr' from the config, or train on more events)")
         core = Objects.of(core)
         ok = self.eligible(core)
         self.decision_scale.fit(decision_features(core[ok]))

@@ -420,3 +420,28 @@ def test_ensemble_config_trains_members_and_generates(workdir, tmp_path):
     assert (run / "chain3_m1" / "done.pt").exists()
     generator = json.loads((run / "generator.json").read_text())
     assert generator["ensemble"] == {"2": 2, "3": 2}
+
+
+def test_fsr_config_trains_generates_and_takes_the_epochs_override(workdir, tmp_path, capsys):
+    """Photon-jet splitting through the command line on (part of) the shipped training file:
+    --epochs reaches the splitter's networks too; the generated file is in the physics
+    domain. On toy events without jets along a muon the config is refused with exit 2."""
+    import json as _json
+
+    shipped = Path(__file__).resolve().parents[2] / "data_samples" / "zjets_train.root"
+    config = write_config(tmp_path / "fsr.json", "inn", multiplicity="chain",
+                          representation="recoil", fsr={"radius": 0.2})
+    out = tmp_path / "run_fsr"
+    assert main(["-q", "train", "--config", str(config), "--data", str(shipped),
+                 "--max-events", "15000", "--out", str(out), "--epochs", "1"]) == 0
+    history = _json.loads((out / "run.json").read_text())["history"]
+    assert len(history["fsr_decision"]) == 1 and len(history["fsr_kinematics"]) == 1
+    generated = tmp_path / "fsr.root"
+    assert main(["-q", "generate", "--model", str(out), "-n", "500", "-o", str(generated)]) == 0
+    arrays = read(generated)
+    assert len(arrays["nJet"]) == 500 and np.concatenate(arrays["Jet_pt"]).min() >= 20.0
+    refused = tmp_path / "run_fsr_toy"
+    assert main(["-q", "train", "--config", str(config), "--data", str(workdir / "train.root"),
+                 "--out", str(refused)]) == 2
+    assert "fsr: only" in one_line_error(capsys)
+    assert not (refused / "generator.json").exists()
