@@ -29,7 +29,6 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from hepgen.generators.base import get
-from hepgen.physics.errors import HepgenInputError
 from hepgen.physics.dressing import (
     DECISION_FEATURES,
     DRESSING_RADIUS,
@@ -44,6 +43,7 @@ from hepgen.physics.dressing import (
     split_jet,
     undress,
 )
+from hepgen.physics.errors import HepgenInputError
 
 #: The splitter's defaults (config key ``fsr`` of ``hepgen train``); a config replaces keys.
 FSR_DEFAULTS: dict[str, Any] = {
