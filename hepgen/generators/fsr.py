@@ -54,8 +54,11 @@ FSR_DEFAULTS: dict[str, Any] = {
     "decision_train": {"epochs": 30, "batch_size": 1024, "lr": 1e-3, "patience": 5},
     "kinematics_train": {"epochs": 300, "batch_size": 128, "lr": 1e-3, "patience": 40},
 }
-#: Redraw rounds for splits that break the dressing rule before leaving the event unsplit.
-MAX_SPLIT_ROUNDS = 50
+#: Rounds of draws for splits that break the dressing rule before leaving the event unsplit,
+#: and the most candidate draws per event in one round (1, 2, 4, ... up to it): 8 rounds, up
+#: to 79 draws per event.
+MAX_SPLIT_ROUNDS = 8
+SPLIT_CANDIDATES = 16
 #: Fewest dressed training events the splitter trains on (the shipped file has 930).
 MIN_SPLITS = 20
 
@@ -243,26 +246,41 @@ class PhotonJetSplitter(nn.Module):
     @torch.no_grad()
     def split(self, core: ak.Array, gen: torch.Generator, rng: np.random.Generator
               ) -> tuple[ak.Array, int]:
-        """Events from core events: branches drawn, split jets sampled (invalid ones redrawn)
-        and put back. Returns the events and how many split draws were redrawn."""
+        """Events from core events: branches drawn, split jets sampled and put back. Each
+        splitting event takes the first valid draw of a sequence of independent draws (the
+        rejection sampling of the dressing rule), drawn in rounds of 1, 2, 4, ... up to
+        :data:`SPLIT_CANDIDATES` candidates per event; events without a valid draw after
+        :data:`MAX_SPLIT_ROUNDS` rounds are left unsplit. The unsplit events come first, then
+        the split ones (:meth:`EventGenerator.sample_events` shuffles). Returns the events and
+        the number of rejected draws."""
+        record = core if isinstance(core, ak.Array) else core.record()
         core = Objects.of(core)
         muon = self.branch(core, rng)
         jet = {f: np.full(len(core), np.nan) for f in ("pt", "eta", "phi", "mass")}
-        todo, redrawn = np.nonzero(muon >= 0)[0], 0
+        todo, rejected, width = np.nonzero(muon >= 0)[0], 0, 1
         for _ in range(MAX_SPLIT_ROUNDS):
             if not len(todo):
                 break
-            sub = core[todo]
-            c = self.condition_scale(split_conditions(sub, muon[todo]))
-            x = self.feature_scale.inverse(self.kinematics.sample(len(todo), c, gen))
-            flip = rng.random(len(todo)) < 0.5  # the phi reflection (see kinematics_data)
+            rows = np.repeat(todo, width)  # width candidates per event, adjacent
+            sub = core[rows]
+            c = self.condition_scale(split_conditions(sub, muon[rows]))
+            x = self.feature_scale.inverse(self.kinematics.sample(len(rows), c, gen))
+            flip = rng.random(len(rows)) < 0.5  # the phi reflection (see kinematics_data)
             x[flip, SPLIT_FEATURES.index("dphi")] *= -1.0
-            drawn = split_jet(sub, muon[todo], x)
+            drawn = split_jet(sub, muon[rows], x)
+            good = split_is_valid(sub, Split(muon[rows], drawn), self.radius)
+            good = (good & np.isfinite(x).all(axis=1)).reshape(len(todo), width)
+            found = good.any(axis=1)
+            first = np.argmax(good, axis=1)  # the first valid candidate of each event
+            pick = (np.arange(len(todo)) * width + first)[found]
             for f in jet:
-                jet[f][todo] = drawn[f]
-            bad = ~split_is_valid(sub, Split(muon[todo], drawn), self.radius)
-            bad |= ~np.isfinite(x).all(axis=1)
-            redrawn += int(bad.sum())
-            todo = todo[bad]
-        muon[todo] = -1  # still invalid after every round: left unsplit
-        return undress(core, Split(muon, jet)), redrawn
+                jet[f][todo[found]] = drawn[f][pick]
+            rejected += int(first[found].sum()) + width * int((~found).sum())
+            todo = todo[~found]
+            width = min(2 * width, SPLIT_CANDIDATES)
+        muon[todo] = -1  # no valid draw: left unsplit
+        rows = muon >= 0
+        if not rows.any():
+            return record, rejected
+        split = Split(muon[rows], {f: v[rows] for f, v in jet.items()})
+        return ak.concatenate([record[~rows], undress(core[rows], split)]), rejected
