@@ -52,7 +52,22 @@ def evaluate(model: str, reference: Path, n: int) -> dict:
                                     validate_extra=("--no-plots",))
     out = summarise(res["metrics"])
     out["nll"] = selection_nll(model, reference)
+    out["weights_sha256"] = weights_digest(model)
     return out
+
+
+def weights_digest(model: str) -> str | None:
+    """sha256 of runs/<model>/weights.pt: a row measured another run if this changed."""
+    from hepgen.training.run import file_digest
+
+    path = RUNS / model / "weights.pt"
+    return file_digest(path) if path.exists() else None
+
+
+def is_stale(model: str, row: dict) -> bool:
+    """Whether ``row`` was measured on weights other than runs/<model>'s now (rows from before
+    digests were stored count as current)."""
+    return row.get("weights_sha256") not in (None, weights_digest(model))
 
 
 def selection_nll(model: str, reference: Path) -> dict | None:
@@ -102,10 +117,14 @@ def main() -> None:
     results = {} if args.fresh or not earlier.exists() else json.loads(
         earlier.read_text())["results"]
     for m in args.models.split(","):
-        if args.nll_only and m in results:
+        if args.nll_only and m in results and not is_stale(m, results[m]):
             results[m]["nll"] = selection_nll(m, reference)
-        else:
+        else:  # new, or its run directory was replaced since its row: measure everything
             results[m] = evaluate(m, reference, args.n)
+    stale = [m for m in results if is_stale(m, results[m])]
+    if stale:
+        print(f"warning: rows measured on other weights than runs/<model> holds now: {stale} "
+              "(marked †; re-run them)", file=sys.stderr)
     ranked = sorted(results, key=lambda m: (results[m].get("nll") is None,
                                             (results[m].get("nll") or {}).get("all", 0.0),
                                             sum(v[0] for v in results[m]["auc"].values())))
@@ -119,7 +138,7 @@ def main() -> None:
         return [*(f"{nll[k]:.3f}" for k in ("1j", "2j", "3j")), f"{nll['all']:.4f}",
                 "-" if diff is None or m == best else f"{diff[0]:+.4f} ± {diff[1]:.4f}"]
 
-    rows = [[m, *nll_cells(m),
+    rows = [[f"{m} †" if m in stale else m, *nll_cells(m),
              *(f"{results[m]['auc'][k][0]:.3f} ± {results[m]['auc'][k][1]:.3f}"
                for k in ("1j", "2j", "3j")),
              f"{sum(v[0] for v in results[m]['auc'].values()) / 3:.3f}",
@@ -133,7 +152,8 @@ def main() -> None:
              "purpose (the training file used seed 1, the test file seed 2). Ranked by NLL (nats "
              "per event in the recoil kinematic coordinates; '-' for the particle map), lowest "
              "first; Δ NLL: paired difference to the best run on the same events, with its "
-             "standard error.\n")
+             "standard error." + (" †: measured on weights the run directory no longer holds."
+                                  if stale else "") + "\n")
     print(body)
     save_json("selection", {"n_generated": args.n, "sim_n": args.sim_n,
                             "sim_seed": args.sim_seed, "sim_jobs": args.sim_jobs,
