@@ -9,6 +9,9 @@
   ``"uproot-Zmumu.root"``) taken from ``<repo>/../shared/data`` through
   ``skhep_testdata.data_path(name, cache_dir=...)``, or a skip with the reason. Set
   ``HEPGEN_TESTDATA_DOWNLOAD=1`` to let scikit-hep-testdata download files that are not there.
+- hypothesis: the ``ci`` profile (default) is derandomised, so a property test fails or passes
+  the same way in every run and a failure found by CI reproduces; set
+  ``HEPGEN_HYPOTHESIS_PROFILE=explore`` to search with fresh random examples locally.
 - autouse: torch, where loaded, runs on one CPU thread during each test. Tiny networks on a shared
   2-core machine run orders of magnitude slower with several threads (OpenMP threads wait for
   each other), and bit-identity checks need one fixed thread count. Restored after each test.
@@ -27,6 +30,15 @@ import pytest
 
 from hepgen.physics.constants import JET_ABS_ETA_MAX, JET_PT_MIN, MAX_JETS, MIN_JETS
 from hepgen.physics.events import build_events
+
+try:
+    from hypothesis import settings
+except ImportError:  # without the test extra there is nothing to configure
+    settings = None
+if settings is not None:
+    settings.register_profile("ci", derandomize=True, print_blob=True)
+    settings.register_profile("explore", print_blob=True)
+    settings.load_profile(os.environ.get("HEPGEN_HYPOTHESIS_PROFILE", "ci"))
 
 
 @pytest.fixture(autouse=True)
