@@ -29,6 +29,7 @@ from typing import Any
 
 import awkward as ak
 import numpy as np
+import vector
 
 from hepgen.physics.constants import (
     JET_ABS_ETA_MAX,
@@ -37,7 +38,7 @@ from hepgen.physics.constants import (
     MUON_MASS,
 )
 from hepgen.physics.events import KINEMATIC_FIELDS, build_events
-from hepgen.physics.observables import delta_phi
+from hepgen.physics.observables import delta_phi, delta_r, wrap_phi
 from hepgen.physics.preprocessing import regular_array
 from hepgen.physics.recoil import dequantized_mass
 
@@ -67,21 +68,22 @@ class Split:
         return self.muon >= 0
 
 
-def _cartesian(pt: np.ndarray, eta: np.ndarray, phi: np.ndarray) -> np.ndarray:
-    """3-momenta (..., 3) from pt, eta, phi."""
-    return np.stack([pt * np.cos(phi), pt * np.sin(phi), pt * np.sinh(eta)], axis=-1)
+def _momentum(pt: np.ndarray, eta: np.ndarray, phi: np.ndarray) -> vector.MomentumNumpy3D:
+    """3-momenta (N,) [GeV] from pt, eta, phi (scikit-hep vector)."""
+    return vector.array({"pt": pt, "eta": eta, "phi": phi})
 
 
-def _polar(p: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(pt, eta, phi) of 3-momenta (..., 3)."""
-    pt = np.hypot(p[..., 0], p[..., 1])
-    return pt, np.arcsinh(p[..., 2] / pt), np.arctan2(p[..., 1], p[..., 0])
+def _muon_momentum(mu: dict[str, np.ndarray], rows: np.ndarray, i: np.ndarray
+                   ) -> vector.MomentumNumpy3D:
+    """3-momenta of muon ``i`` (per row) of rows ``rows``."""
+    return _momentum(mu["pt"][rows, i], mu["eta"][rows, i], mu["phi"][rows, i])
 
 
-def delta_r(eta_a: np.ndarray, phi_a: np.ndarray, eta_b: np.ndarray, phi_b: np.ndarray
-            ) -> np.ndarray:
-    """Delta R = sqrt(Delta eta^2 + Delta phi^2) (broadcasting)."""
-    return np.hypot(eta_a - eta_b, delta_phi(phi_a, phi_b))
+def _set_muon(mu: dict[str, np.ndarray], rows: np.ndarray, i: np.ndarray,
+              p: vector.MomentumNumpy3D) -> None:
+    """Write 3-momenta ``p`` into muon ``i`` of rows ``rows`` (pt, eta, phi; mass is kept)."""
+    for f in ("pt", "eta", "phi"):
+        mu[f][rows, i] = getattr(p, f)
 
 
 @dataclass
@@ -149,10 +151,8 @@ def dress(events: ak.Array, radius: float = DRESSING_RADIUS) -> tuple[ak.Array, 
     for f in KINEMATIC_FIELDS:
         jet[f][rows] = jets[f][rows, k[rows]]
     i = nearest[rows, k[rows]]
-    p_d = (_cartesian(mu["pt"][rows, i], mu["eta"][rows, i], mu["phi"][rows, i])
-           + _cartesian(jet["pt"][rows], jet["eta"][rows], jet["phi"][rows]))
-    for f, v in zip(("pt", "eta", "phi"), _polar(p_d), strict=True):
-        mu[f][rows, i] = v
+    _set_muon(mu, rows, i, _muon_momentum(mu, rows, i)
+              + _momentum(jet["pt"][rows], jet["eta"][rows], jet["phi"][rows]))
     for f in KINEMATIC_FIELDS:
         jets[f][rows, k[rows]] = np.nan
     return objects.record(), Split(_core_index(mu, rows, i, n), jet)
@@ -177,10 +177,8 @@ def undress(core: ak.Array | Objects, split: Split) -> ak.Array:
     mu, jets = {f: v.copy() for f, v in objects.mu.items()}, objects.jets
     rows = np.nonzero(split.mask)[0]
     i = split.muon[rows]
-    p_mu = (_cartesian(mu["pt"][rows, i], mu["eta"][rows, i], mu["phi"][rows, i])
-            - _cartesian(split.jet["pt"][rows], split.jet["eta"][rows], split.jet["phi"][rows]))
-    for f, v in zip(("pt", "eta", "phi"), _polar(p_mu), strict=True):
-        mu[f][rows, i] = v
+    _set_muon(mu, rows, i, _muon_momentum(mu, rows, i)
+              - _momentum(split.jet["pt"][rows], split.jet["eta"][rows], split.jet["phi"][rows]))
     extra = {f: split.jet[f][:, None].copy() for f in KINEMATIC_FIELDS}
     for f in KINEMATIC_FIELDS:
         extra[f][~split.mask] = np.nan
@@ -199,8 +197,7 @@ def split_conditions(core: ak.Array | Objects, muon: np.ndarray) -> np.ndarray:
     mu, jets = objects.mu, objects.jets
     rows = np.arange(len(muon))
     return np.stack([np.log(mu["pt"][rows, muon]), np.abs(mu["eta"][rows, muon]),
-                     np.log(jets["pt"][:, 0]), (~np.isnan(jets["pt"][:, 1])).astype(float)],
-                    axis=1)
+                     np.log(jets["pt"][:, 0]), (objects.n_jets >= 2).astype(float)], axis=1)
 
 
 def split_features(core: ak.Array | Objects, muon: np.ndarray, jet: dict[str, np.ndarray]
@@ -229,9 +226,8 @@ def split_jet(core: ak.Array | Objects, muon: np.ndarray, x: np.ndarray) -> dict
     pt_d, eta_d, phi_d = (mu[f][rows, muon] for f in ("pt", "eta", "phi"))
     sign = np.where(eta_d < 0, -1.0, 1.0)
     z = 1.0 / (1.0 + np.exp(-x[:, 0]))
-    phi = phi_d + x[:, 2]
-    return {"pt": z * pt_d, "eta": eta_d + x[:, 1] * sign,
-            "phi": np.arctan2(np.sin(phi), np.cos(phi)), "mass": np.maximum(np.expm1(x[:, 3]), 0.0)}
+    return {"pt": z * pt_d, "eta": eta_d + x[:, 1] * sign, "phi": wrap_phi(phi_d + x[:, 2]),
+            "mass": np.maximum(np.expm1(x[:, 3]), 0.0)}
 
 
 def split_is_valid(core: ak.Array | Objects, split: Split,
@@ -248,9 +244,8 @@ def split_is_valid(core: ak.Array | Objects, split: Split,
         return ok
     i = split.muon[rows]
     j = {f: split.jet[f][rows] for f in KINEMATIC_FIELDS}
-    p_mu = (_cartesian(mu["pt"][rows, i], mu["eta"][rows, i], mu["phi"][rows, i])
-            - _cartesian(j["pt"], j["eta"], j["phi"]))
-    pt_mu, eta_mu, phi_mu = _polar(p_mu)
+    p_mu = _muon_momentum(mu, rows, i) - _momentum(j["pt"], j["eta"], j["phi"])
+    pt_mu, eta_mu, phi_mu = p_mu.pt, p_mu.eta, p_mu.phi
     o = 1 - i
     dr_own = delta_r(j["eta"], j["phi"], eta_mu, phi_mu)
     dr_other = delta_r(j["eta"], j["phi"], mu["eta"][rows, o], mu["phi"][rows, o])
@@ -266,21 +261,21 @@ def split_is_valid(core: ak.Array | Objects, split: Split,
 def decision_features(core: ak.Array | Objects) -> np.ndarray:
     """Features (N, 11) of core events for the split decision, all invariant under the eta and
     phi reflections: log pT and |eta| of both muons, log m_mumu, log pT of the leading jet,
-    Delta R of each muon to the first two jets (NO_JET_DR for a missing jet), 2-core-jet flag."""
+    Delta R of each muon to the first two jets (NO_JET_DR for a missing jet), 2-core-jet flag
+    (the cores that may split have 1 or 2 jets)."""
     objects = Objects.of(core)
     mu, jets = objects.mu, objects.jets
-    p4 = [_cartesian(mu["pt"][:, a], mu["eta"][:, a], mu["phi"][:, a]) for a in (0, 1)]
-    energy = [np.sqrt((p ** 2).sum(axis=1) + MUON_MASS ** 2) for p in p4]
-    psum = p4[0] + p4[1]
-    m2 = (energy[0] + energy[1]) ** 2 - (psum ** 2).sum(axis=1)
+    first, second = (vector.array({"pt": mu["pt"][:, a], "eta": mu["eta"][:, a],
+                                   "phi": mu["phi"][:, a],
+                                   "mass": np.full(len(objects), MUON_MASS)}) for a in (0, 1))
+    pair = first + second
     dr = [np.nan_to_num(delta_r(mu["eta"][:, a], mu["phi"][:, a], jets["eta"][:, k],
                                 jets["phi"][:, k]), nan=NO_JET_DR)
           for a in (0, 1) for k in (0, 1)]
     return np.stack([np.log(mu["pt"][:, 0]), np.abs(mu["eta"][:, 0]), np.log(mu["pt"][:, 1]),
-                     np.abs(mu["eta"][:, 1]), 0.5 * np.log(np.maximum(m2, 1e-6)),
+                     np.abs(mu["eta"][:, 1]), np.log(pair.mass),
                      np.log(jets["pt"][:, 0]), dr[0], dr[2], dr[1], dr[3],
-                     (~np.isnan(jets["pt"][:, 1])).astype(float)], axis=1)
-
+                     (objects.n_jets >= 2).astype(float)], axis=1)
 
 
 def _free_columns(names: tuple[str, ...]) -> list[int]:

@@ -131,6 +131,14 @@ def delta_phi(phi_a: np.ndarray, phi_b: np.ndarray) -> np.ndarray:
     return wrap_phi(np.asarray(phi_a, dtype=np.float64) - np.asarray(phi_b, dtype=np.float64))
 
 
+def delta_r(eta_a: np.ndarray, phi_a: np.ndarray, eta_b: np.ndarray, phi_b: np.ndarray
+            ) -> np.ndarray:
+    """Delta R = sqrt(Delta eta^2 + Delta phi^2) of plain arrays (broadcasting shapes); NaN
+    where an input is NaN (e.g. padding for a missing jet). The catalogue's Delta R
+    observables use scikit-hep vector's ``deltaR`` on the event record."""
+    return np.hypot(np.asarray(eta_a, dtype=np.float64) - eta_b, delta_phi(phi_a, phi_b))
+
+
 #: Objects of the catalogue: name -> (collection, index in the pT-ordered collection).
 OBJECTS: dict[str, tuple[str, int]] = {
     "mu1": ("Muon", 0),

@@ -151,14 +151,20 @@ class EventGenerator(nn.Module):
                 networks[i] = MixtureModel([networks[i], *extra])
         self.models = nn.ModuleDict({self._key(i): net for i, net in networks.items()})
         # built after the networks, so their initial weights are those of a run without it
-        self.fsr_config = fsr_config(fsr)
-        if self.fsr_config and self.multiplicities != MULTIPLICITIES:
+        splitter = fsr_config(fsr)
+        if splitter and self.multiplicities != MULTIPLICITIES:
             raise ValueError(f"fsr: photon-jet splitting needs the multiplicities "
                              f"{list(MULTIPLICITIES)}, got {list(self.multiplicities)}")
-        self.fsr = PhotonJetSplitter(self.fsr_config) if self.fsr_config else None
+        self.fsr = PhotonJetSplitter(splitter) if splitter else None
         self.preprocessors: dict[int, EventPreprocessor] = {}
         self.fractions: dict[int, float] = {}
         self.meta: dict[str, Any] = {}
+
+    @property
+    def fsr_config(self) -> dict[str, Any] | None:
+        """The photon-jet splitter's options (:func:`~hepgen.generators.fsr.fsr_config`), or
+        None without one."""
+        return self.fsr.config if self.fsr is not None else None
 
     def config_of_stage(self, k: int) -> dict[str, Any]:
         """The feature-model config of chain stage k: ``model_config`` updated by

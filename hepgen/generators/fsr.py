@@ -44,6 +44,7 @@ from hepgen.physics.dressing import (
     undress,
 )
 from hepgen.physics.errors import HepgenInputError
+from hepgen.physics.events import KINEMATIC_FIELDS
 
 #: The splitter's defaults (config key ``fsr`` of ``hepgen train``); a config replaces keys.
 FSR_DEFAULTS: dict[str, Any] = {
@@ -80,6 +81,13 @@ def fsr_config(config: Mapping[str, Any] | None) -> dict[str, Any] | None:
     if isinstance(radius, bool) or not isinstance(radius, int | float) or not 0 < radius < 0.4:
         raise ValueError(f"fsr: 'radius' must be a number in (0, 0.4) (Delta R), got {radius!r}")
     return merged
+
+
+def _mirrored(x: np.ndarray) -> np.ndarray:
+    """Split features (N, 4) under the phi reflection (dphi -> -dphi; the rest is invariant)."""
+    out = x.copy()
+    out[:, SPLIT_FEATURES.index("dphi")] *= -1.0
+    return out
 
 
 class _Standard(nn.Module):
@@ -194,23 +202,24 @@ class PhotonJetSplitter(nn.Module):
         """Standardised (x (M, 4), c (M, 4)) of the splits, and the phi-reflected copy as the
         Trainer's augmentation variant (dphi -> -dphi; the other columns are invariant)."""
         x, c = self._split_arrays(core, split)
-        mirrored = x.copy()
-        mirrored[:, SPLIT_FEATURES.index("dphi")] *= -1.0
         cs = self.condition_scale(c)
-        return self.feature_scale(x), cs, [(self.feature_scale(mirrored), cs)]
+        return self.feature_scale(x), cs, [(self.feature_scale(_mirrored(x)), cs)]
 
     # --- density --------------------------------------------------------------------------
     @torch.no_grad()
-    def log_branch(self, core: ak.Array, muon: np.ndarray) -> np.ndarray:
+    def _branch_log_probs(self, core: Objects) -> tuple[np.ndarray, np.ndarray]:
+        """(indices (M,) of the cores that may split, their log p(none, muon 1, muon 2) (M, 3))."""
+        ok = np.nonzero(self.eligible(core))[0]
+        logits = self.decision(self.decision_scale(decision_features(core[ok])))
+        return ok, torch.log_softmax(logits.double(), dim=-1).numpy()
+
+    def log_branch(self, core: ak.Array | Objects, muon: np.ndarray) -> np.ndarray:
         """log p(branch | core) (N,) of the branches ``muon`` (N,) (-1: no split); 0 for cores
         that cannot split (3 jets, whose branch is always -1)."""
         core = Objects.of(core)
         out = np.zeros(len(core))
-        ok = self.eligible(core)
-        if ok.any():
-            logits = self.decision(self.decision_scale(decision_features(core[ok])))
-            log_p = torch.log_softmax(logits.double(), dim=-1).numpy()
-            out[ok] = log_p[np.arange(ok.sum()), muon[ok] + 1]
+        ok, log_p = self._branch_log_probs(core)
+        out[ok] = log_p[np.arange(len(ok)), muon[ok] + 1]
         return out
 
     @torch.no_grad()
@@ -221,24 +230,18 @@ class PhotonJetSplitter(nn.Module):
         without the renormalisation for redrawn invalid splits."""
         x = split_features(core, muon, jet)
         c = self.condition_scale(split_conditions(core, muon))
-        mirrored = x.copy()
-        mirrored[:, SPLIT_FEATURES.index("dphi")] *= -1.0
         log_p = [self.kinematics.log_prob(self.feature_scale(v), c).double().numpy()
-                 for v in (x, mirrored)]
+                 for v in (x, _mirrored(x))]
         log_scale = float(torch.log(self.feature_scale.std.double()).sum())
         return np.logaddexp(*log_p) - np.log(2.0) - log_scale
 
     # --- sampling -------------------------------------------------------------------------
-    @torch.no_grad()
     def branch(self, core: ak.Array | Objects, rng: np.random.Generator) -> np.ndarray:
         """Drawn branch per core event (N,): -1 no split, 0 / 1 the radiating core muon."""
         core = Objects.of(core)
         out = np.full(len(core), -1, dtype=np.int64)
-        ok = np.nonzero(self.eligible(core))[0]
-        if not len(ok):
-            return out
-        logits = self.decision(self.decision_scale(decision_features(core[ok])))
-        cum = torch.softmax(logits.double(), dim=-1).cumsum(dim=-1).numpy()
+        ok, log_p = self._branch_log_probs(core)
+        cum = np.exp(log_p).cumsum(axis=-1)
         u = rng.random(len(ok))[:, None]
         out[ok] = (u > cum[:, :2]).sum(axis=1) - 1
         return out
@@ -256,7 +259,7 @@ class PhotonJetSplitter(nn.Module):
         record = core if isinstance(core, ak.Array) else core.record()
         core = Objects.of(core)
         muon = self.branch(core, rng)
-        jet = {f: np.full(len(core), np.nan) for f in ("pt", "eta", "phi", "mass")}
+        jet = {f: np.full(len(core), np.nan) for f in KINEMATIC_FIELDS}
         todo, rejected, width = np.nonzero(muon >= 0)[0], 0, 1
         for _ in range(MAX_SPLIT_ROUNDS):
             if not len(todo):
@@ -266,7 +269,7 @@ class PhotonJetSplitter(nn.Module):
             c = self.condition_scale(split_conditions(sub, muon[rows]))
             x = self.feature_scale.inverse(self.kinematics.sample(len(rows), c, gen))
             flip = rng.random(len(rows)) < 0.5  # the phi reflection (see kinematics_data)
-            x[flip, SPLIT_FEATURES.index("dphi")] *= -1.0
+            x[flip] = _mirrored(x[flip])
             drawn = split_jet(sub, muon[rows], x)
             good = split_is_valid(sub, Split(muon[rows], drawn), self.radius)
             good = (good & np.isfinite(x).all(axis=1)).reshape(len(todo), width)

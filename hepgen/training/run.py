@@ -297,8 +297,7 @@ def training_units(generator: EventGenerator, features: dict[int, torch.Tensor],
 FSR_UNITS = {"fsr_decision": 91, "fsr_kinematics": 92}
 
 
-def fsr_units(generator: EventGenerator, events: ak.Array, config: RunConfig, seed: int = 0
-              ) -> list[TrainingUnit]:
+def fsr_units(generator: EventGenerator, events: ak.Array, seed: int = 0) -> list[TrainingUnit]:
     """The photon-jet splitter's two units (branch classifier, split kinematics) with their
     data from the training ``events``; none without a splitter."""
     if generator.fsr is None:
@@ -332,10 +331,7 @@ class _ReflectedFeatures:
         self.cache: dict[tuple[str, ...], dict[int, torch.Tensor]] = {}
 
     def variants(self, unit: TrainingUnit) -> list[tuple[torch.Tensor, torch.Tensor | None]]:
-        """(x, c) of ``unit`` for every non-identity element of its ``augment`` group (the
-        unit's own ``variants`` where it has them)."""
-        if unit.variants is not None:
-            return unit.variants
+        """(x, c) of ``unit`` for every non-identity element of its ``augment`` group."""
         out = []
         for element in group_elements(unit.train.augment):
             if element not in self.cache:
@@ -376,7 +372,7 @@ def train_generator(
     disc_state: dict[str, torch.Tensor] = {}
     start = time.perf_counter()
     units = training_units(generator, features, config, seed)
-    units += fsr_units(generator, events, config, seed)
+    units += fsr_units(generator, events, seed)
     reflected = _ReflectedFeatures(generator, events)
     if on_plan is not None:
         on_plan(units, train_cfg)
@@ -406,7 +402,9 @@ def train_generator(
             callback = ((lambda rec, u=unit: on_epoch(u.progress_key, rec, u.train.epochs))
                         if on_epoch else None)
             trainer.fit(unit.x, unit.c, resume=resume and trainer.checkpoint_path.exists(),
-                        on_epoch=callback, variants=reflected.variants(unit))
+                        on_epoch=callback,
+                        variants=(unit.variants if unit.variants is not None
+                                  else reflected.variants(unit)))
             model.to("cpu")
             saved = {f"model.{k}": v for k, v in model.state_dict().items()}
             if strategy is not None:

@@ -16,6 +16,7 @@ from hepgen.physics.observables import (
     available_observables,
     catalogue,
     delta_phi,
+    delta_r,
     evaluate_all,
     wrap_phi,
 )
@@ -245,3 +246,20 @@ def test_evaluation_does_not_modify_the_record():
     before = ev.to_list()
     evaluate_all(ev)
     assert ev.to_list() == before
+
+
+def test_delta_r_of_plain_arrays_wraps_phi_broadcasts_and_matches_the_catalogue():
+    # (0.3, 0.4) apart -> 0.5; across phi = pi: 6 - 2 pi in phi
+    np.testing.assert_allclose(delta_r(np.array([0.0, 1.0]), np.array([0.0, 3.0]),
+                                       np.array([0.3, 1.0]), np.array([0.4, -3.0])),
+                               [0.5, 2 * math.pi - 6.0], atol=1e-12)
+    assert delta_r(np.zeros((2, 3)), np.zeros((2, 3)), np.zeros((2, 1)), np.ones((2, 1))).shape \
+        == (2, 3)
+    assert np.isnan(delta_r(np.array([np.nan]), np.array([0.0]), np.array([0.0]),
+                            np.array([0.0])))[0]
+    ev = make_events([[(50.0, 0.2, 3.0, 1), (40.0, -0.7, -2.9, -1)]])
+    expected, _ = catalogue()["dR_mu1_mu2"].evaluate(ev)
+    mu = ev.Muon
+    np.testing.assert_allclose(delta_r(mu.eta[:, 0].to_numpy(), mu.phi[:, 0].to_numpy(),
+                                       mu.eta[:, 1].to_numpy(), mu.phi[:, 1].to_numpy()),
+                               expected, atol=1e-12)
