@@ -52,6 +52,10 @@ BENCHMARKS: dict[str, list[str]] = {
     "seed-spread": ["bench_seed_spread.py", "--models", "default,default+rw", "--seeds", "1,2,3"],
     "collinear": ["bench_collinear.py", "--models",
                   "cone_log_dq,cone_ens1,cone_fsr,cone_ens1_fsr,fast_ens1,fast_ens1_fsr"],
+    "balance-charts": ["bench_balance_charts.py", "--reps",
+                       "base=recoil-cone-log-dq,pair=recoil-cone-log-dq-pair,"
+                       "ratio=recoil-cone-log-dq-ratio,bipolar=recoil-cone-log-dq-bipolar",
+                       "--mix", "base+pair"],
     "quantum-throughput": ["bench_quantum_throughput.py", "--qubits", "4,6,8,10,12",
                            "--repeats", "3"],
     "qinn-study": ["bench_qinn_study.py"],

@@ -42,11 +42,14 @@ import vector
 from hepgen.physics.constants import MASSLESS_DEQUANT_WIDTH, MUON_MASS
 from hepgen.physics.events import KINEMATIC_FIELDS, build_events
 from hepgen.physics.feature_steps import (
+    BipolarTransform,
     ConeSqueeze,
     CosineArtanhTransform,
     FeatureStep,
     LogTransform,
+    PairRecoilTransform,
     PhiArtanhTransform,
+    RatioTransform,
     ShiftedLogTransform,
     Standardise,
     check_features,
@@ -116,6 +119,12 @@ class RecoilPreprocessor(EventPreprocessor):
     #: exactly massless jets enter at a point of (-MASSLESS_DEQUANT_WIDTH, 0) (dequantised);
     #: generated negative masses come back as 0 (RecoilConeLogDequantPreprocessor)
     DEQUANTIZE_MASSLESS: ClassVar[bool] = False
+    #: balance_pt divided by j1_pt before its log (RatioTransform)
+    BALANCE_RATIO: ClassVar[bool] = False
+    #: the balance modelled as the pair's pT (PairRecoilTransform)
+    PAIR_RECOIL: ClassVar[bool] = False
+    #: the balance in bipolar coordinates about b = 0 and b = pT_j1 (BipolarTransform)
+    BIPOLAR: ClassVar[bool] = False
 
     @property
     def feature_names(self) -> tuple[str, ...]:
@@ -124,7 +133,17 @@ class RecoilPreprocessor(EventPreprocessor):
     def _steps(self) -> list[FeatureStep]:
         d, names = self.dim, self.feature_names
         index = [names.index("balance_pt"), names.index("z_mass")]
+        ratio = ([RatioTransform("balance_ratio", d, [index[0], names.index("j1_pt")])]
+                 if self.BALANCE_RATIO else [])
+        if self.PAIR_RECOIL:
+            ratio = [PairRecoilTransform("pair_recoil", d, [index[0], names.index("balance_phi"),
+                                                             names.index("j1_pt")])]
+        if self.BIPOLAR:
+            ratio = [BipolarTransform("bipolar_balance", d, [index[0], names.index("balance_phi"),
+                                                              names.index("j1_pt")])]
+            index = index[1:]  # tau is a logarithm already
         return [
+            *ratio,
             LogTransform("log_balance_and_mass", d, index),
             ShiftedLogTransform("jet_log_pt", d, self._columns("_pt", "j"),
                                 shift=self.jet_pt_min, offset=self.jet_pt_offset),
@@ -319,3 +338,34 @@ class RecoilConeLogDequantPreprocessor(RecoilConeLogPreprocessor):
     FORMAT: ClassVar[str] = "hepgen.preprocessing.RecoilConeLogDequantPreprocessor"
     REPRESENTATION: ClassVar[str] = "recoil-cone-log-dq"
     DEQUANTIZE_MASSLESS: ClassVar[bool] = True
+
+
+class RecoilConeLogDequantRatioPreprocessor(RecoilConeLogDequantPreprocessor):
+    """``recoil-cone-log-dq`` with the balance modelled as ``log(|b| / pT_j1)``
+    (:class:`~hepgen.physics.feature_steps.RatioTransform`): the Z at rest of a Z + 1 jet event
+    (|b| = pT_j1 along the jet) is one point of the (log ratio, balance_phi) plane for every
+    leading-jet pT."""
+
+    FORMAT: ClassVar[str] = "hepgen.preprocessing.RecoilConeLogDequantRatioPreprocessor"
+    REPRESENTATION: ClassVar[str] = "recoil-cone-log-dq-ratio"
+    BALANCE_RATIO: ClassVar[bool] = True
+
+
+class RecoilConeLogDequantPairPreprocessor(RecoilConeLogDequantPreprocessor):
+    """``recoil-cone-log-dq`` with the balance modelled through the pair's transverse momentum
+    (:class:`~hepgen.physics.feature_steps.PairRecoilTransform`): log pT_mumu and its azimuth
+    about the direction opposite the leading jet."""
+
+    FORMAT: ClassVar[str] = "hepgen.preprocessing.RecoilConeLogDequantPairPreprocessor"
+    REPRESENTATION: ClassVar[str] = "recoil-cone-log-dq-pair"
+    PAIR_RECOIL: ClassVar[bool] = True
+
+
+class RecoilConeLogDequantBipolarPreprocessor(RecoilConeLogDequantPreprocessor):
+    """``recoil-cone-log-dq`` with the balance in bipolar coordinates about b = 0 and
+    b = pT_j1 (:class:`~hepgen.physics.feature_steps.BipolarTransform`): the balanced event and
+    the dimuon pair at rest are both tails, neither a cancellation between features."""
+
+    FORMAT: ClassVar[str] = "hepgen.preprocessing.RecoilConeLogDequantBipolarPreprocessor"
+    REPRESENTATION: ClassVar[str] = "recoil-cone-log-dq-bipolar"
+    BIPOLAR: ClassVar[bool] = True

@@ -20,7 +20,10 @@ from typing import Any
 from hepgen.physics.preprocessing import EventPreprocessor
 from hepgen.physics.recoil import (
     RecoilConeDeltaEtaPreprocessor,
+    RecoilConeLogDequantBipolarPreprocessor,
+    RecoilConeLogDequantPairPreprocessor,
     RecoilConeLogDequantPreprocessor,
+    RecoilConeLogDequantRatioPreprocessor,
     RecoilConeLogPreprocessor,
     RecoilConePreprocessor,
     RecoilDeltaEtaPreprocessor,
@@ -38,6 +41,9 @@ REPRESENTATIONS: dict[str, type[EventPreprocessor]] = {
     "recoil-cone-deta": RecoilConeDeltaEtaPreprocessor,
     "recoil-cone-log": RecoilConeLogPreprocessor,
     "recoil-cone-log-dq": RecoilConeLogDequantPreprocessor,
+    "recoil-cone-log-dq-ratio": RecoilConeLogDequantRatioPreprocessor,
+    "recoil-cone-log-dq-pair": RecoilConeLogDequantPairPreprocessor,
+    "recoil-cone-log-dq-bipolar": RecoilConeLogDequantBipolarPreprocessor,
 }
 
 

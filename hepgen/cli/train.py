@@ -85,7 +85,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "cone about the leading jet closed, quadratic or logarithmic profile; "
                         "recoil-cone-deta: that with relative eta; recoil-cone-log-dq: "
                         "recoil-cone-log with massless jets dequantised, the shipped "
-                        "default's); default: the config's 'representation', else particles")
+                        "default's; recoil-cone-log-dq-pair: that with b - pT_j1, the dimuon "
+                        "pT of Z + 1 jet events, in place of the balance b); default: the "
+                        "config's 'representation', else particles")
     parser.add_argument("--loss", choices=("nll", "mmd", "nll+mmd"),
                         help="training loss of the INN families: negative log-likelihood, "
                         "maximum mean discrepancy, or their sum (default nll; a config's "

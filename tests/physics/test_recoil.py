@@ -15,11 +15,15 @@ from hypothesis import strategies as st
 from hepgen.physics.constants import JET_PT_LOG_OFFSET, JET_PT_MIN, MUON_MASS
 from hepgen.physics.errors import HepgenInputError
 from hepgen.physics.events import build_events
+from hepgen.physics.feature_steps import PairRecoilTransform, RatioTransform
 from hepgen.physics.observables import delta_phi, evaluate_all
 from hepgen.physics.preprocessing import EventPreprocessor, feature_names, split_by_multiplicity
 from hepgen.physics.recoil import (
     RecoilConeDeltaEtaPreprocessor,
+    RecoilConeLogDequantBipolarPreprocessor,
+    RecoilConeLogDequantPairPreprocessor,
     RecoilConeLogDequantPreprocessor,
+    RecoilConeLogDequantRatioPreprocessor,
     RecoilConeLogPreprocessor,
     RecoilConePreprocessor,
     RecoilDeltaEtaPreprocessor,
@@ -45,7 +49,8 @@ def _jagged(a) -> ak.Array:
 
 CLASSES = [RecoilPreprocessor, RecoilDeltaEtaPreprocessor, RecoilJetAxisPreprocessor,
            RecoilConePreprocessor, RecoilConeDeltaEtaPreprocessor, RecoilConeLogPreprocessor,
-           RecoilConeLogDequantPreprocessor]
+           RecoilConeLogDequantPreprocessor, RecoilConeLogDequantRatioPreprocessor,
+           RecoilConeLogDequantPairPreprocessor, RecoilConeLogDequantBipolarPreprocessor]
 
 
 @functools.cache
@@ -191,7 +196,8 @@ def test_registry_save_load_and_errors(tmp_path):
     assert type(preprocessor_from_state(particles.state_dict())) is EventPreprocessor
     assert set(REPRESENTATIONS) == {"particles", "recoil", "recoil-deta", "recoil-jetaxis",
                                     "recoil-cone", "recoil-cone-deta", "recoil-cone-log",
-                                    "recoil-cone-log-dq"}
+                                    "recoil-cone-log-dq", "recoil-cone-log-dq-ratio",
+                                    "recoil-cone-log-dq-pair", "recoil-cone-log-dq-bipolar"}
     assert {name for name, cls in REPRESENTATIONS.items() if cls.COORDINATES == "recoil"} == (
         set(REPRESENTATIONS) - {"particles"})
     cone = make_preprocessor(2, "recoil-cone").fit(events)
@@ -281,3 +287,36 @@ def test_dequantized_representation_returns_massless_jets_exactly():
     x = pre.forward(massless)
     x[:, names.index("j1_mass")] = -50.0  # far below the box: still a massless jet
     assert ak.all(pre.inverse(x, phi_rotation=phi).Jet.mass[:, 0] == 0.0)
+
+
+def test_ratio_variant_models_the_balance_over_the_leading_jet_pt():
+    """recoil-cone-log-dq-ratio: its balance feature is log(|b| / pT_j1) before the
+    standardisation; all other features equal those of recoil-cone-log-dq."""
+    plain, events = _fitted(2, RecoilConeLogDequantPreprocessor)
+    ratio = RecoilConeLogDequantRatioPreprocessor(2).fit(events)
+    kin = plain.kinematics(events)
+    names = plain.feature_names
+    a, b = (pre.chain.steps[-1].inverse(pre.forward(events)) for pre in (plain, ratio))
+    i, j = names.index("balance_pt"), names.index("j1_pt")
+    np.testing.assert_allclose(b[:, i], np.log(kin[:, i] / kin[:, j]), rtol=1e-12, atol=1e-12)
+    same = [k for k in range(len(names)) if k != i]
+    np.testing.assert_allclose(b[:, same], a[:, same], rtol=1e-12, atol=1e-12)
+    with pytest.raises(ValueError, match="two different"):
+        RatioTransform("r", 3, [0, 0])
+    with pytest.raises(ValueError, match=r"ref in \(0, inf\)"):
+        RatioTransform("r", 2, [0, 1]).forward(np.array([[1.0, 0.0]]))
+
+
+def test_pair_variant_models_the_pair_pt_of_one_jet_events():
+    """recoil-cone-log-dq-pair: in Z + 1 jet events its balance feature is log pT_mumu (the
+    catalogue's) before the standardisation, and its angle 0 for a pair opposite the jet."""
+    pre, events = _fitted(1, RecoilConeLogDequantPairPreprocessor)
+    names = pre.feature_names
+    x = pre.chain.steps[-1].inverse(pre.forward(events))
+    pt_mumu = evaluate_all(events, ["pt_mumu"])["pt_mumu"][0]
+    np.testing.assert_allclose(x[:, names.index("balance_pt")], np.log(pt_mumu), rtol=1e-9)
+    step = PairRecoilTransform("p", 3, [0, 1, 2])
+    q = step.forward(np.array([[10.0, math.pi, 50.0]]))  # pair of 60 GeV opposite the jet
+    np.testing.assert_allclose(q, [[60.0, 0.0, 50.0]], atol=1e-12)
+    with pytest.raises(ValueError, match="pair pT > 0"):
+        step.forward(np.array([[50.0, 0.0, 50.0]]))  # the pair at rest
