@@ -208,18 +208,10 @@ class RatioTransform(FeatureStep):
         return np.column_stack([-np.log(block[:, 1]), np.zeros(len(block))])
 
 
-class PairRecoilTransform(FeatureStep):
-    """The pT balance ``b`` (|b|, phi_b) -> ``q = b - pT_j1`` as (|q|, phi'), on columns
-    ``(balance_pt, balance_phi, j1_pt)`` of the recoil kinematics (phi relative to the leading
-    jet, which sits at phi = 0): in a Z + 1 jet event q is the dimuon pair's transverse
-    momentum (with more jets, the pair's plus the further jets'). phi' is the azimuth of -q, so
-    the usual pair recoiling against the jet sits at phi' = 0, a pair on the jet's side at
-    +-pi. ``j1_pt`` passes through.
-
-    log |det| = log|b| - log|q| (polar -> Cartesian -> polar). Domain: |b| > 0 and q != 0.
-    """
-
-    kind = "pair_recoil"
+class _BalanceAboutJet(FeatureStep):
+    """Steps on the columns ``(balance_pt, balance_phi, j1_pt)`` of the recoil kinematics that
+    use ``q = b - pT_j1`` (phi relative to the leading jet, at phi = 0); ``j1_pt`` passes
+    through."""
 
     def __init__(self, name: str, dim: int, columns: Sequence[int]) -> None:
         super().__init__(name, dim, columns)
@@ -244,6 +236,20 @@ class PairRecoilTransform(FeatureStep):
         bad[:, 2] |= ok & ~(block[:, 2] > 0.0)
         return bad
 
+
+class PairRecoilTransform(_BalanceAboutJet):
+    """The pT balance ``b`` (|b|, phi_b) -> ``q = b - pT_j1`` as (|q|, phi'), on columns
+    ``(balance_pt, balance_phi, j1_pt)`` of the recoil kinematics (phi relative to the leading
+    jet, which sits at phi = 0): in a Z + 1 jet event q is the dimuon pair's transverse
+    momentum (with more jets, the pair's plus the further jets'). phi' is the azimuth of -q, so
+    the usual pair recoiling against the jet sits at phi' = 0, a pair on the jet's side at
+    +-pi. ``j1_pt`` passes through.
+
+    log |det| = log|b| - log|q| (polar -> Cartesian -> polar). Domain: |b| > 0 and q != 0.
+    """
+
+    kind = "pair_recoil"
+
     def _forward(self, block: FloatArray) -> FloatArray:
         qx, qy = self._pair(block)
         return np.column_stack([np.hypot(qx, qy), np.arctan2(-qy, -qx), block[:, 2]])
@@ -259,7 +265,7 @@ class PairRecoilTransform(FeatureStep):
         return np.column_stack([np.log(block[:, 0]) - np.log(np.hypot(qx, qy)), zero, zero])
 
 
-class BipolarTransform(FeatureStep):
+class BipolarTransform(_BalanceAboutJet):
     """The pT balance ``b`` (|b|, phi_b) -> bipolar coordinates (tau, sigma) with foci at
     b = 0 and b = pT_j1 (in a Z + 1 jet event the pair at rest, ``q = b - pT_j1 = 0``), on
     columns ``(balance_pt, balance_phi, j1_pt)`` of the recoil kinematics (phi relative to the
@@ -287,28 +293,9 @@ class BipolarTransform(FeatureStep):
 
     kind = "bipolar"
 
-    def __init__(self, name: str, dim: int, columns: Sequence[int]) -> None:
-        super().__init__(name, dim, columns)
-        if len(set(self.columns)) != 3:
-            raise ValueError(f"{name}: columns are (balance_pt, balance_phi, j1_pt), three "
-                             f"different ones; got {self.columns}")
-
-    def domain(self) -> str:
-        return "balance_pt > 0, j1_pt > 0, pair pT > 0"
-
-    @staticmethod
-    def _pair_pt(block: FloatArray) -> FloatArray:
+    def _pair_pt(self, block: FloatArray) -> FloatArray:
         """|q| = |b - pT_j1| [GeV] of a (N, 3) column block."""
-        b, phi, jet = block[:, 0], block[:, 1], block[:, 2]
-        return np.hypot(b * np.cos(phi) - jet, b * np.sin(phi))
-
-    def _outside_domain(self, block: FloatArray) -> npt.NDArray[np.bool_]:
-        bad = ~np.isfinite(block)
-        ok = ~bad.any(axis=1)
-        q = self._pair_pt(np.where(bad, 1.0, block))
-        bad[:, 0] |= ok & ~((block[:, 0] > 0.0) & (q > 0.0))
-        bad[:, 2] |= ok & ~(block[:, 2] > 0.0)
-        return bad
+        return np.hypot(*self._pair(block))
 
     def _forward(self, block: FloatArray) -> FloatArray:
         b, phi, jet = block[:, 0], block[:, 1], block[:, 2]
