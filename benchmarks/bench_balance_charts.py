@@ -35,6 +35,7 @@ from bench_generators import HEPGEN, ROOT, RUNS, TEST_FILE, TRAIN_FILE, sh
 
 from hepgen.physics.io import read_events, write_events
 from hepgen.physics.observables import catalogue
+from hepgen.physics.recoil import RecoilPreprocessor
 
 #: the shipped default's stage-1 network and training (configs/default.json), Z + 1 jet only
 BASE_CONFIG: dict = {
@@ -65,14 +66,11 @@ def populations(events: ak.Array) -> dict[str, float]:
     """Fractions of 1-jet events with pT_mumu < 8 GeV and with the pair on the jet's side
     (b within 0.5 rad of the jet, 1.5 < |b| / pT_j1 < 2)."""
     events = events[ak.num(events.Jet.pt) == 1]
-    obs = catalogue()
-    pt_mumu = obs["pt_mumu"].evaluate(events)[0]
-    jet_pt, jet_phi = (ak.to_numpy(events.Jet[f][:, 0]) for f in ("pt", "phi"))
-    mu_pt, mu_phi = (ak.to_numpy(events.Muon[f]) for f in ("pt", "phi"))
-    bx = (mu_pt * np.cos(mu_phi)).sum(axis=1) + jet_pt * np.cos(jet_phi)
-    by = (mu_pt * np.sin(mu_phi)).sum(axis=1) + jet_pt * np.sin(jet_phi)
-    ratio = np.hypot(bx, by) / jet_pt
-    along = np.abs(np.angle(np.exp(1j * (np.arctan2(by, bx) - jet_phi)))) < 0.5
+    pt_mumu = catalogue()["pt_mumu"].evaluate(events)[0]
+    recoil = RecoilPreprocessor(1)  # its kinematics: the balance with phi about the jet
+    kin = dict(zip(recoil.feature_names, recoil.kinematics(events).T, strict=True))
+    ratio = kin["balance_pt"] / kin["j1_pt"]
+    along = np.abs(kin["balance_phi"]) < 0.5
     return {"n": len(events), "low_pt_mumu": float(np.mean(pt_mumu < 8.0)),
             "jet_side": float(np.mean(along & (ratio > 1.5) & (ratio < 2.0)))}
 

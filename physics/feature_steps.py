@@ -179,7 +179,8 @@ class RatioTransform(FeatureStep):
     The recoil representation's pT balance over the leading jet's pT: a Z at rest in a
     Z + 1 jet event needs balance = leading jet exactly (the pair's pT is their difference),
     a dip of the data at |b| / pT_j1 = 1 along the jet that sits at one fixed point of the
-    (log ratio, phi) plane instead of on a line that moves with pT_j1.
+    (log ratio, phi) plane instead of on a line that moves with pT_j1. Measured no better than
+    log |b| (benchmarks/RESULTS.md, "Charts of the pT balance"); kept as a study.
     """
 
     kind = "ratio"

@@ -119,12 +119,10 @@ class RecoilPreprocessor(EventPreprocessor):
     #: exactly massless jets enter at a point of (-MASSLESS_DEQUANT_WIDTH, 0) (dequantised);
     #: generated negative masses come back as 0 (RecoilConeLogDequantPreprocessor)
     DEQUANTIZE_MASSLESS: ClassVar[bool] = False
-    #: balance_pt divided by j1_pt before its log (RatioTransform)
-    BALANCE_RATIO: ClassVar[bool] = False
-    #: the balance modelled as the pair's pT (PairRecoilTransform)
-    PAIR_RECOIL: ClassVar[bool] = False
-    #: the balance in bipolar coordinates about b = 0 and b = pT_j1 (BipolarTransform)
-    BIPOLAR: ClassVar[bool] = False
+    #: chart of the pT balance b before the logarithms: "polar" (|b|, phi_b as they are),
+    #: "ratio" (|b| / pT_j1, RatioTransform), "pair" (b - pT_j1 in polar coordinates,
+    #: PairRecoilTransform) or "bipolar" (about b = 0 and b = pT_j1, BipolarTransform)
+    BALANCE_CHART: ClassVar[str] = "polar"
 
     @property
     def feature_names(self) -> tuple[str, ...]:
@@ -133,17 +131,10 @@ class RecoilPreprocessor(EventPreprocessor):
     def _steps(self) -> list[FeatureStep]:
         d, names = self.dim, self.feature_names
         index = [names.index("balance_pt"), names.index("z_mass")]
-        ratio = ([RatioTransform("balance_ratio", d, [index[0], names.index("j1_pt")])]
-                 if self.BALANCE_RATIO else [])
-        if self.PAIR_RECOIL:
-            ratio = [PairRecoilTransform("pair_recoil", d, [index[0], names.index("balance_phi"),
-                                                             names.index("j1_pt")])]
-        if self.BIPOLAR:
-            ratio = [BipolarTransform("bipolar_balance", d, [index[0], names.index("balance_phi"),
-                                                              names.index("j1_pt")])]
+        if self.BALANCE_CHART == "bipolar":
             index = index[1:]  # tau is a logarithm already
         return [
-            *ratio,
+            *self._balance_chart(),
             LogTransform("log_balance_and_mass", d, index),
             ShiftedLogTransform("jet_log_pt", d, self._columns("_pt", "j"),
                                 shift=self.jet_pt_min, offset=self.jet_pt_offset),
@@ -154,6 +145,18 @@ class RecoilPreprocessor(EventPreprocessor):
                                   eps=self.phi_eps),
             Standardise("standardise", d),
         ]
+
+    def _balance_chart(self) -> list[FeatureStep]:
+        """The step (none for "polar") that puts the balance in :attr:`BALANCE_CHART`."""
+        d, names = self.dim, self.feature_names
+        balance, phi, jet = (names.index(n) for n in ("balance_pt", "balance_phi", "j1_pt"))
+        if self.BALANCE_CHART == "ratio":
+            return [RatioTransform("balance_ratio", d, [balance, jet])]
+        if self.BALANCE_CHART == "pair":
+            return [PairRecoilTransform("pair_recoil", d, [balance, phi, jet])]
+        if self.BALANCE_CHART == "bipolar":
+            return [BipolarTransform("bipolar_balance", d, [balance, phi, jet])]
+        return []
 
     @staticmethod
     def global_frame(events: ak.Array) -> tuple[FloatArray, IntArray]:
@@ -348,7 +351,7 @@ class RecoilConeLogDequantRatioPreprocessor(RecoilConeLogDequantPreprocessor):
 
     FORMAT: ClassVar[str] = "hepgen.preprocessing.RecoilConeLogDequantRatioPreprocessor"
     REPRESENTATION: ClassVar[str] = "recoil-cone-log-dq-ratio"
-    BALANCE_RATIO: ClassVar[bool] = True
+    BALANCE_CHART: ClassVar[str] = "ratio"
 
 
 class RecoilConeLogDequantPairPreprocessor(RecoilConeLogDequantPreprocessor):
@@ -358,7 +361,7 @@ class RecoilConeLogDequantPairPreprocessor(RecoilConeLogDequantPreprocessor):
 
     FORMAT: ClassVar[str] = "hepgen.preprocessing.RecoilConeLogDequantPairPreprocessor"
     REPRESENTATION: ClassVar[str] = "recoil-cone-log-dq-pair"
-    PAIR_RECOIL: ClassVar[bool] = True
+    BALANCE_CHART: ClassVar[str] = "pair"
 
 
 class RecoilConeLogDequantBipolarPreprocessor(RecoilConeLogDequantPreprocessor):
@@ -368,4 +371,4 @@ class RecoilConeLogDequantBipolarPreprocessor(RecoilConeLogDequantPreprocessor):
 
     FORMAT: ClassVar[str] = "hepgen.preprocessing.RecoilConeLogDequantBipolarPreprocessor"
     REPRESENTATION: ClassVar[str] = "recoil-cone-log-dq-bipolar"
-    BIPOLAR: ClassVar[bool] = True
+    BALANCE_CHART: ClassVar[str] = "bipolar"
