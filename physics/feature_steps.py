@@ -486,6 +486,12 @@ class ConeSqueeze(FeatureStep):
     e r_in (the one choice that makes f'(r_out) = 1), which stretches the ring just outside the
     cone e-fold radially instead of compressing it (measured better on the shipped data:
     benchmarks/RESULTS.md, "Model selection"); its inverse is ``r_out exp(r' / r_out - 1)``.
+    Both send the cone's rim to a point, so a finite density p(r) at the rim becomes a 1/r'
+    spike at the origin of the feature plane. ``profile="sqrt"`` uses
+    ``f(r) = 2 sqrt(r_in (r - r_in))`` with r_out fitted as 2 r_in (again f(r_out) = r_out,
+    f'(r_out) = 1): then r' f'(r) = 2 r_in is constant, the map is area-preserving up to the
+    factor det = 2 r_in / r in [1, 2], and the feature-plane density near the origin is
+    p(r) / (4 pi r_in), finite; inverse ``r_in + r'**2 / (4 r_in)``.
 
     Columns: ``(eta_ref, eta_2, phi_2, eta_3, phi_3, ...)``, or with ``relative=True``
     ``(deta_2, phi_2, deta_3, phi_3, ...)`` (eta already relative to the reference jet's); only
@@ -499,12 +505,15 @@ class ConeSqueeze(FeatureStep):
     kind = "cone_squeeze"
     #: r_in as a fraction of the smallest training separation.
     R_IN_FRACTION: ClassVar[float] = 0.95
+    PROFILES: ClassVar[tuple[str, ...]] = ("quadratic", "log", "sqrt")
+    #: r_out / r_in fixed by continuity of f' at r_out, for the profiles that fix it
+    R_OUT_OVER_R_IN: ClassVar[dict[str, float]] = {"log": float(np.e), "sqrt": 2.0}
 
     def __init__(self, name: str, dim: int, columns: Sequence[int], *,
                  r_out: float = 1.5, relative: bool = False, profile: str = "quadratic") -> None:
         super().__init__(name, dim, columns)
-        if profile not in ("quadratic", "log"):
-            raise ValueError(f"{name}: profile must be 'quadratic' or 'log', got {profile!r}")
+        if profile not in self.PROFILES:
+            raise ValueError(f"{name}: profile must be one of {self.PROFILES}, got {profile!r}")
         self.relative, self.profile = bool(relative), profile
         if len(self.columns) < 2 or len(self.columns) % 2 != (0 if relative else 1):
             layout = "(deta_k, phi_k, ...)" if relative else "(eta_ref, eta_k, phi_k, ...)"
@@ -520,8 +529,8 @@ class ConeSqueeze(FeatureStep):
         block = x[:, self.columns]
         require_finite(block, f"{self.name}.fit", "training features must be finite")
         self.r_in = min(self.R_IN_FRACTION * float(self._radius(block).min()), 0.5 * self.r_out)
-        if self.profile == "log":
-            self.r_out = float(np.e * self.r_in)
+        if self.profile in self.R_OUT_OVER_R_IN:
+            self.r_out = float(self.R_OUT_OVER_R_IN[self.profile] * self.r_in)
 
     def domain(self) -> str:
         return f"jet separations Delta R > r_in = {self._fitted():.4g}"
@@ -564,6 +573,9 @@ class ConeSqueeze(FeatureStep):
         r_in, span = self._fitted(), self.r_out - self._fitted()
         if self.profile == "log":  # r_out = e r_in: f = r_out (1 + log(r / r_out)), C1 at r_out
             return self.r_out * (1.0 + np.log(r / self.r_out)), self.r_out / r
+        if self.profile == "sqrt":  # r_out = 2 r_in: f = 2 sqrt(r_in (r - r_in)), C1 at r_out
+            root = np.sqrt(r_in * (r - r_in))
+            return 2.0 * root, r_in / root
         return (r - r_in * np.square((self.r_out - r) / span),
                 1.0 + 2.0 * r_in * (self.r_out - r) / span**2)
 
@@ -571,6 +583,8 @@ class ConeSqueeze(FeatureStep):
         """r with f(r) = r_new, for 0 <= r_new < r_out."""
         if self.profile == "log":
             return self.r_out * np.exp(r_new / self.r_out - 1.0)
+        if self.profile == "sqrt":
+            return self._fitted() + np.square(r_new) / (4.0 * self._fitted())
         r_in, span = self._fitted(), self.r_out - self._fitted()
         c = self.r_out - r_new  # solve a u^2 + u = c for u = r_out - r (stable root)
         return self.r_out - 2.0 * c / (1.0 + np.sqrt(1.0 + 4.0 * (r_in / span**2) * c))
@@ -599,8 +613,11 @@ class ConeSqueeze(FeatureStep):
         r = self._radius(block)
         inside = r < self.r_out
         log_det = np.zeros_like(r)
-        f, df = self._f(r[inside])
-        log_det[inside] = np.log(f / r[inside]) + np.log(df)
+        if self.profile == "sqrt":  # det = 2 r_in / r, finite down to the rim
+            log_det[inside] = np.log(2.0 * self._fitted() / r[inside])
+        else:
+            f, df = self._f(r[inside])
+            log_det[inside] = np.log(f / r[inside]) + np.log(df)
         out = np.zeros(block.shape)
         out[:, self._first :: 2] = log_det  # once per jet, on its eta column
         return out

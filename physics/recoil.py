@@ -343,6 +343,16 @@ class RecoilConeLogDequantPreprocessor(RecoilConeLogPreprocessor):
     DEQUANTIZE_MASSLESS: ClassVar[bool] = True
 
 
+class RecoilConeSqrtDequantPreprocessor(RecoilConeLogDequantPreprocessor):
+    """``recoil-cone-log-dq`` with the square-root squeeze profile (ConeSqueeze
+    ``profile="sqrt"``: r' = 2 sqrt(r_in (r - r_in)), r_out = 2 r_in): the cone's rim becomes
+    the origin with a finite density instead of the log profile's 1/r' spike."""
+
+    FORMAT: ClassVar[str] = "hepgen.preprocessing.RecoilConeSqrtDequantPreprocessor"
+    REPRESENTATION: ClassVar[str] = "recoil-cone-sqrt-dq"
+    CONE_PROFILE: ClassVar[str] = "sqrt"
+
+
 class RecoilConeLogDequantRatioPreprocessor(RecoilConeLogDequantPreprocessor):
     """``recoil-cone-log-dq`` with the balance modelled as ``log(|b| / pT_j1)``
     (:class:`~hepgen.physics.feature_steps.RatioTransform`): the Z at rest of a Z + 1 jet event

@@ -10,7 +10,10 @@ eta relative to the leading jet's; ``recoil-jetaxis``
 jet's direction in the dimuon rest frame; ``recoil-cone``
 (:class:`~hepgen.physics.recoil.RecoilConePreprocessor`): ``recoil-jetaxis`` with the further
 jets' exclusion cone about the leading jet closed; ``recoil-cone-deta``: the same with the
-further jets' eta relative to the leading jet's. All have D = 5 + 4 n.
+further jets' eta relative to the leading jet's; ``recoil-cone-log``, ``recoil-cone-log-dq``,
+``recoil-cone-sqrt-dq``: other radial profiles of the closed cone (``-dq``: massless jets
+dequantised; ``-ratio``, ``-pair``, ``-bipolar``: other charts of the pT balance). All have
+D = 5 + 4 n.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from hepgen.physics.recoil import (
     RecoilConeLogDequantRatioPreprocessor,
     RecoilConeLogPreprocessor,
     RecoilConePreprocessor,
+    RecoilConeSqrtDequantPreprocessor,
     RecoilDeltaEtaPreprocessor,
     RecoilJetAxisPreprocessor,
     RecoilPreprocessor,
@@ -41,6 +45,7 @@ REPRESENTATIONS: dict[str, type[EventPreprocessor]] = {
     "recoil-cone-deta": RecoilConeDeltaEtaPreprocessor,
     "recoil-cone-log": RecoilConeLogPreprocessor,
     "recoil-cone-log-dq": RecoilConeLogDequantPreprocessor,
+    "recoil-cone-sqrt-dq": RecoilConeSqrtDequantPreprocessor,
     "recoil-cone-log-dq-ratio": RecoilConeLogDequantRatioPreprocessor,
     "recoil-cone-log-dq-pair": RecoilConeLogDequantPairPreprocessor,
     "recoil-cone-log-dq-bipolar": RecoilConeLogDequantBipolarPreprocessor,

@@ -46,6 +46,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="maximum discriminator epochs per multiplicity (default 30)")
     parser.add_argument("--generated-per-event", type=float, default=2.0, metavar="R",
                         help="generated events per training event (default 2)")
+    parser.add_argument("--members", type=positive_int, default=1, metavar="K",
+                        help="discriminators per multiplicity, cross-fitted: member k is "
+                             "early-stopped on fold k of K of the events and trained on the "
+                             "rest, and the weight is exp(mean logit) (default 1: one "
+                             "discriminator with 20%% held out)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.set_defaults(func=run)
 
@@ -57,6 +62,7 @@ def run(args: argparse.Namespace) -> int:
         ReweighterConfig,
         discriminator_tensors,
         fit_reweighter,
+        mean_best_bce,
     )
 
     if not args.generated_per_event > 0:
@@ -65,15 +71,16 @@ def run(args: argparse.Namespace) -> int:
     events, report = read_events(args.data, args.schema)
     log.info("%s: %s", args.data, report.summary())
     cfg = ReweighterConfig(epochs=args.epochs, generated_per_truth=args.generated_per_event,
-                           seed=args.seed)
+                           members=args.members, seed=args.seed)
     bar = progress(args, total=len(generator.multiplicities), unit="multiplicity",
                    desc="fit-reweighter")
 
     def done(n: int, history: list[dict[str, float]]) -> None:
-        best = min(h["val_bce"] for h in history)
+        best = mean_best_bce(history)
         bar.set_postfix_str(f"{n}j val BCE {best:.4f} (ln 2 = 0.6931: no separation)")
         bar.update(1)
-        log.debug("%dj: %d epochs, best held-out BCE %.5f", n, len(history), best)
+        log.debug("%dj: %d epochs, best held-out BCE %.5f (mean over members)", n,
+                  len(history), best)
 
     start = time.perf_counter()
     discs = fit_reweighter(generator, events, cfg, on_multiplicity=done)

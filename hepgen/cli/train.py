@@ -85,8 +85,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "cone about the leading jet closed, quadratic or logarithmic profile; "
                         "recoil-cone-deta: that with relative eta; recoil-cone-log-dq: "
                         "recoil-cone-log with massless jets dequantised, the shipped "
-                        "default's; recoil-cone-log-dq-pair: that with b - pT_j1, the dimuon "
-                        "pT of Z + 1 jet events, in place of the balance b); default: the "
+                        "default's; recoil-cone-sqrt-dq: that with a square-root profile, "
+                        "finite density at the cone's rim; recoil-cone-log-dq-pair: that with "
+                        "b - pT_j1, the dimuon pT of Z + 1 jet events, in place of the balance "
+                        "b); default: the "
                         "config's 'representation', else particles")
     parser.add_argument("--loss", choices=("nll", "mmd", "nll+mmd"),
                         help="training loss of the INN families: negative log-likelihood, "

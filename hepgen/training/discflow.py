@@ -50,6 +50,7 @@ class DiscFlowConfig:
     disc_batch_size: int = 1024
     max_nonfinite_fraction: float = 1e-3
     seed: int = 0
+    disc_members: int = 1  # > 1: a DiscriminatorEnsemble (post-hoc reweighter, cross-fitted)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -121,6 +122,42 @@ class Discriminator(nn.Module):
     @torch.no_grad()
     def event_weights(self, events: ak.Array) -> np.ndarray:
         """D/(1-D) = exp(logit) per event, float64 (N,)."""
+        return np.exp(self.logit(self.encoder.raw(events)).double().numpy())
+
+
+class DiscriminatorEnsemble(nn.Module):
+    """K discriminators on the same observables whose logits are averaged: the weight
+    D/(1-D) = exp(mean logit) is the geometric mean of the members' ratios. Trained by
+    cross-fitting (:func:`hepgen.training.reweighter.fit_reweighter`: member k held out fold k
+    for early stopping), so every training event trains K-1 members; the average cancels
+    much of each member's fitting noise, which otherwise enters every generated event's weight.
+    Same interface as :class:`Discriminator` (``encoder.raw``, ``logit``, ``event_weights``)."""
+
+    def __init__(self, names: list[str], hidden: int = 128, layers: int = 3,
+                 members: int = 2) -> None:
+        super().__init__()
+        if members < 1:
+            raise ValueError(f"members must be >= 1, got {members}")
+        self.members = nn.ModuleList(Discriminator(names, hidden, layers)
+                                     for _ in range(members))
+
+    @property
+    def encoder(self) -> ObservableEncoder:
+        """The first member's encoder; ``raw`` does not depend on the fitted state, so its
+        observable matrix serves every member."""
+        return self.members[0].encoder
+
+    def forward(self, raw: Tensor) -> Tensor:
+        return torch.stack([m(raw) for m in self.members]).mean(0)
+
+    @torch.no_grad()
+    def logit(self, raw: Tensor, batch_size: int = 65_536) -> Tensor:
+        self.eval()
+        return torch.cat([self(part) for part in raw.split(batch_size)])
+
+    @torch.no_grad()
+    def event_weights(self, events: ak.Array) -> np.ndarray:
+        """exp(mean member logit) per event, float64 (N,)."""
         return np.exp(self.logit(self.encoder.raw(events)).double().numpy())
 
 
@@ -254,7 +291,7 @@ def balanced_bce(disc: Discriminator, truth: Tensor, fake: Tensor) -> float:
 
 def load_discriminators(
     meta: dict[str, Any], extra: dict[str, Tensor]
-) -> dict[int, Discriminator]:
+) -> dict[int, Discriminator | DiscriminatorEnsemble]:
     """The trained discriminators of a DiscFlow generator, from its ``generator.json`` meta
     and the extra tensors of ``weights.pt`` (``disc<n>.*``); empty for other generators."""
     info = meta.get("discflow")
@@ -263,7 +300,10 @@ def load_discriminators(
     cfg = DiscFlowConfig(**info["config"])
     discs = {}
     for key, names in info["observables"].items():
-        disc = Discriminator(list(names), cfg.disc_hidden, cfg.disc_layers)
+        disc = (Discriminator(list(names), cfg.disc_hidden, cfg.disc_layers)
+                if cfg.disc_members == 1 else
+                DiscriminatorEnsemble(list(names), cfg.disc_hidden, cfg.disc_layers,
+                                      cfg.disc_members))
         prefix = f"disc{key}."
         disc.load_state_dict({k[len(prefix):]: v for k, v in extra.items()
                               if k.startswith(prefix)})

@@ -31,6 +31,7 @@ from hepgen.physics.preprocessing import split_by_multiplicity
 from hepgen.training.discflow import (
     DiscFlowConfig,
     Discriminator,
+    DiscriminatorEnsemble,
     balanced_bce,
     discriminator_observables,
     train_discriminator,
@@ -44,7 +45,8 @@ class ReweighterConfig:
     generated_per_truth: float = 2.0  # generated events per training event of the multiplicity
     epochs: int = 30
     patience: int = 5
-    val_fraction: float = 0.2
+    val_fraction: float = 0.2  # held out for early stopping (members == 1 only)
+    members: int = 1  # > 1: cross-fitted ensemble, member k held out fold k of ``members``
     hidden: int = 128
     layers: int = 3
     lr: float = 1e-3
@@ -61,13 +63,28 @@ def _split(n: int, fraction: float, gen: torch.Generator) -> tuple[Tensor, Tenso
     return perm[n_val:], perm[:n_val]
 
 
+def _folds(n: int, cfg: ReweighterConfig, gen: torch.Generator) -> list[tuple[Tensor, Tensor]]:
+    """(train, held-out) index pairs, one per member: a random ``val_fraction`` split for a
+    single discriminator, else the ``members`` folds of one permutation (cross-fitting)."""
+    if cfg.members == 1:
+        return [_split(n, cfg.val_fraction, gen)]
+    folds = torch.randperm(n, generator=gen).tensor_split(cfg.members)
+    return [(torch.cat([f for j, f in enumerate(folds) if j != k]), folds[k])
+            for k in range(cfg.members)]
+
+
 def fit_discriminator(disc: Discriminator, truth: Tensor, fake: Tensor, cfg: ReweighterConfig,
-                      gen: torch.Generator) -> list[dict[str, float]]:
+                      gen: torch.Generator,
+                      split: tuple[tuple[Tensor, Tensor], tuple[Tensor, Tensor]] | None = None,
+                      ) -> list[dict[str, float]]:
     """Train ``disc`` on raw observables (N, K) (its encoder fitted here, on the training
     part of ``truth``) with early stopping on held-out class-balanced BCE; leaves ``disc`` at
-    its best epoch, in eval mode, and returns the per-epoch history."""
-    t_train, t_val = _split(len(truth), cfg.val_fraction, gen)
-    f_train, f_val = _split(len(fake), cfg.val_fraction, gen)
+    its best epoch, in eval mode, and returns the per-epoch history. ``split``: the (train,
+    held-out) indices of truth and of fake (default: a random ``val_fraction`` split)."""
+    if split is None:
+        split = (_split(len(truth), cfg.val_fraction, gen),
+                 _split(len(fake), cfg.val_fraction, gen))
+    (t_train, t_val), (f_train, f_val) = split
     disc.encoder.fit(truth[t_train])
     optimizer = torch.optim.Adam(disc.parameters(), lr=cfg.lr)
     best, best_state, since, history = float("inf"), copy.deepcopy(disc.state_dict()), 0, []
@@ -90,8 +107,9 @@ def fit_discriminator(disc: Discriminator, truth: Tensor, fake: Tensor, cfg: Rew
 def fit_reweighter(
     generator: EventGenerator, events: ak.Array, cfg: ReweighterConfig,
     on_multiplicity: Callable[[int, list[dict[str, float]]], None] | None = None,
-) -> dict[int, Discriminator]:
-    """Fit one discriminator per multiplicity of ``generator`` (training events ``events``),
+) -> dict[int, Discriminator | DiscriminatorEnsemble]:
+    """Fit one discriminator (or a cross-fitted ensemble of ``cfg.members``) per multiplicity
+    of ``generator`` (training events ``events``),
     store them in ``generator.meta["discflow"]`` (with ``"posthoc": True``) and return them.
     Save the generator with :func:`discriminator_tensors` as ``extra`` to keep them."""
     by_n = split_by_multiplicity(events)
@@ -107,13 +125,22 @@ def fit_reweighter(
         fake_events = generator.sample_n_jets(n, n_fake, gen, rng)
         with torch.random.fork_rng():  # initial weights from the seed, not the global state
             torch.manual_seed(seed)
-            disc = Discriminator(names, cfg.hidden, cfg.layers)
+            disc = (Discriminator(names, cfg.hidden, cfg.layers) if cfg.members == 1 else
+                    DiscriminatorEnsemble(names, cfg.hidden, cfg.layers, cfg.members))
         truth, fake = disc.encoder.raw(by_n[n]), disc.encoder.raw(fake_events)
-        histories[str(n)] = fit_discriminator(disc, truth, fake, cfg, gen)
+        members = disc.members if cfg.members > 1 else [disc]
+        splits = zip(_folds(len(truth), cfg, gen), _folds(len(fake), cfg, gen), strict=True)
+        history = []
+        for k, (member, split) in enumerate(zip(members, splits, strict=True)):
+            history += [{"member": k, **h}
+                        for h in fit_discriminator(member, truth, fake, cfg, gen, split)]
+        disc.eval()
+        histories[str(n)] = history
         discs[n] = disc
         if on_multiplicity is not None:
             on_multiplicity(n, histories[str(n)])
-    disc_config = DiscFlowConfig(disc_hidden=cfg.hidden, disc_layers=cfg.layers, seed=cfg.seed)
+    disc_config = DiscFlowConfig(disc_hidden=cfg.hidden, disc_layers=cfg.layers, seed=cfg.seed,
+                                 disc_members=cfg.members)
     generator.meta["discflow"] = {
         "observables": {str(n): d.encoder.names for n, d in discs.items()},
         "config": disc_config.to_dict(),
@@ -124,7 +151,19 @@ def fit_reweighter(
     return discs
 
 
-def discriminator_tensors(discs: dict[int, Discriminator]) -> dict[str, Tensor]:
+def mean_best_bce(history: list[dict[str, float]]) -> float:
+    """Best held-out BCE of each member (entries of ``history`` keyed by ``"member"``),
+    averaged over the members."""
+    best: dict[int, float] = {}
+    for h in history:
+        k = int(h.get("member", 0))
+        best[k] = min(best.get(k, float("inf")), h["val_bce"])
+    return float(np.mean(list(best.values())))
+
+
+def discriminator_tensors(
+    discs: dict[int, Discriminator | DiscriminatorEnsemble],
+) -> dict[str, Tensor]:
     """``disc<n>.<param>`` tensors, the layout :func:`~hepgen.training.discflow.
     load_discriminators` reads from ``weights.pt``."""
     return {f"disc{n}.{k}": v for n, d in discs.items() for k, v in d.state_dict().items()}

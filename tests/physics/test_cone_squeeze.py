@@ -19,13 +19,13 @@ TRAIN = Path(__file__).resolve().parents[2] / "data_samples" / "zjets_train.root
 def _step(r_in: float = 0.3, r_out: float = 1.5, profile: str = "quadratic") -> ConeSqueeze:
     """A squeeze on columns (eta_ref, eta_2, phi_2, eta_3, phi_3) of a 6-column array."""
     step = ConeSqueeze("cone", 6, [0, 1, 2, 3, 4], r_out=r_out, profile=profile)
-    if profile == "log":
-        r_out = float(np.e * r_in)
+    if profile in ConeSqueeze.R_OUT_OVER_R_IN:
+        r_out = ConeSqueeze.R_OUT_OVER_R_IN[profile] * r_in
     step.load_params({"r_out": r_out, "r_in": r_in, "profile": profile})
     return step
 
 
-PROFILES = pytest.mark.parametrize("profile", ["quadratic", "log"])
+PROFILES = pytest.mark.parametrize("profile", ConeSqueeze.PROFILES)
 
 
 def _points(n: int, seed: int, r_in: float = 0.3) -> np.ndarray:
@@ -63,7 +63,8 @@ def test_cone_edge_goes_to_the_origin_and_the_disk_edge_stays(profile):
     step = _step(profile=profile)
     x = np.array([[0.5, 0.5 + 0.3 * (1 + 1e-12), 0.0, 0.5 + step.r_out, 0.0, 0.0]])
     y = step.forward(x)
-    assert abs(y[0, 1] - 0.5) < 1e-9 and y[0, 3] == pytest.approx(0.5 + step.r_out, abs=1e-12)
+    # 3e-13 outside the rim: r' ~ 3e-13 (quadratic, log), ~ sqrt(3e-13 r_in) = 6e-7 (sqrt)
+    assert abs(y[0, 1] - 0.5) < (1e-6 if profile == "sqrt" else 1e-9) and y[0, 3] == pytest.approx(0.5 + step.r_out, abs=1e-12)
     # any point of the disk, the origin included, comes back outside the cone
     z = np.zeros((3, 6))
     z[:, 1] = [0.0, 0.01, -1.2]
@@ -133,6 +134,20 @@ def test_domain_fit_and_state():
     log = ConeSqueeze("cone", 6, [0, 1, 2, 3, 4], profile="log")
     log.fit(x)
     assert log.r_out == pytest.approx(np.e * log.r_in)
+    sqrt = ConeSqueeze("cone", 6, [0, 1, 2, 3, 4], profile="sqrt")
+    sqrt.fit(x)
+    assert sqrt.r_out == pytest.approx(2.0 * sqrt.r_in)
+
+
+def test_sqrt_profile_keeps_a_finite_density_at_the_rim():
+    """Points just outside the cone: the log profile's Jacobian goes to 0 at the rim (a spike
+    of the feature-plane density at the origin), the sqrt profile's stays at 2 r_in / r."""
+    r = 0.3 * (1.0 + np.array([1e-2, 1e-4, 1e-6]))
+    x = np.zeros((3, 6))
+    x[:, 1], x[:, 3] = r, 3.0  # the third jet far outside the disk (log-det 0)
+    sqrt, log = _step(profile="sqrt"), _step(profile="log")
+    np.testing.assert_allclose(np.exp(sqrt.forward_log_det(x)), 2 * 0.3 / r, rtol=1e-12)
+    assert (np.diff(log.forward_log_det(x)) < -2.0).all()  # falls without bound
 
 
 def test_shipped_data_the_cone_is_closed():

@@ -26,6 +26,7 @@ from hepgen.physics.recoil import (
     RecoilConeLogDequantRatioPreprocessor,
     RecoilConeLogPreprocessor,
     RecoilConePreprocessor,
+    RecoilConeSqrtDequantPreprocessor,
     RecoilDeltaEtaPreprocessor,
     RecoilJetAxisPreprocessor,
     RecoilPreprocessor,
@@ -50,7 +51,8 @@ def _jagged(a) -> ak.Array:
 CLASSES = [RecoilPreprocessor, RecoilDeltaEtaPreprocessor, RecoilJetAxisPreprocessor,
            RecoilConePreprocessor, RecoilConeDeltaEtaPreprocessor, RecoilConeLogPreprocessor,
            RecoilConeLogDequantPreprocessor, RecoilConeLogDequantRatioPreprocessor,
-           RecoilConeLogDequantPairPreprocessor, RecoilConeLogDequantBipolarPreprocessor]
+           RecoilConeLogDequantPairPreprocessor, RecoilConeLogDequantBipolarPreprocessor,
+           RecoilConeSqrtDequantPreprocessor]
 
 
 @functools.cache
@@ -197,7 +199,8 @@ def test_registry_save_load_and_errors(tmp_path):
     assert set(REPRESENTATIONS) == {"particles", "recoil", "recoil-deta", "recoil-jetaxis",
                                     "recoil-cone", "recoil-cone-deta", "recoil-cone-log",
                                     "recoil-cone-log-dq", "recoil-cone-log-dq-ratio",
-                                    "recoil-cone-log-dq-pair", "recoil-cone-log-dq-bipolar"}
+                                    "recoil-cone-log-dq-pair", "recoil-cone-log-dq-bipolar",
+                                    "recoil-cone-sqrt-dq"}
     assert {name for name, cls in REPRESENTATIONS.items() if cls.COORDINATES == "recoil"} == (
         set(REPRESENTATIONS) - {"particles"})
     cone = make_preprocessor(2, "recoil-cone").fit(events)

@@ -3,6 +3,8 @@ sec. 4): storage next to the generator, and weights that move a wrong generator 
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
@@ -12,11 +14,13 @@ from hepgen.physics.errors import HepgenInputError
 from hepgen.physics.events import n_jets
 from hepgen.physics.observables import evaluate_all
 from hepgen.physics.preprocessing import split_by_multiplicity
-from hepgen.training.discflow import load_discriminators
+from hepgen.training.discflow import Discriminator, DiscriminatorEnsemble, load_discriminators
 from hepgen.training.reweighter import (
     ReweighterConfig,
+    _folds,
     discriminator_tensors,
     fit_reweighter,
+    mean_best_bce,
 )
 from hepgen.validation.toys import toy_events
 
@@ -37,10 +41,13 @@ def untrained():
     return generator.eval(), events
 
 
-def test_weights_move_a_wrong_generator_towards_the_data(untrained):
+@pytest.mark.parametrize("members", [1, 3])
+def test_weights_move_a_wrong_generator_towards_the_data(untrained, members):
     generator, events = untrained
-    discs = fit_reweighter(generator, events, FAST)
+    discs = fit_reweighter(generator, events, replace(FAST, members=members))
     assert set(discs) == {1, 2, 3}
+    kind = Discriminator if members == 1 else DiscriminatorEnsemble
+    assert all(isinstance(d, kind) for d in discs.values())
     truth = split_by_multiplicity(events)[1]
     sample, _ = generator.sample_multiplicity(generator.model(1), 1, 6000,
                                               torch.Generator().manual_seed(9),
@@ -54,17 +61,47 @@ def test_weights_move_a_wrong_generator_towards_the_data(untrained):
         assert after < before, name
 
 
-def test_stored_like_discflow_and_survive_save_load(untrained, tmp_path):
+@pytest.mark.parametrize("members", [1, 2])
+def test_stored_like_discflow_and_survive_save_load(untrained, tmp_path, members):
     generator, events = untrained
-    discs = fit_reweighter(generator, events, ReweighterConfig(epochs=2, hidden=16, layers=1))
+    discs = fit_reweighter(generator, events,
+                           ReweighterConfig(epochs=2, hidden=16, layers=1, members=members))
     generator.save(tmp_path / "m", extra=discriminator_tensors(discs))
     loaded, extra = EventGenerator.load(tmp_path / "m")
     assert loaded.meta["discflow"]["posthoc"] is True
     assert set(loaded.meta["discflow"]["reweighter_history"]) == {"1", "2", "3"}
     again = load_discriminators(loaded.meta, extra)
+    assert type(again[2]) is type(discs[2])
     sample, _ = generator.sample_events(300, seed=2)
     two = split_by_multiplicity(sample)[2]
     np.testing.assert_array_equal(again[2].event_weights(two), discs[2].event_weights(two))
+
+
+def test_ensemble_weight_is_the_geometric_mean_of_its_members(untrained):
+    generator, events = untrained
+    discs = fit_reweighter(generator, events,
+                           ReweighterConfig(epochs=2, hidden=16, layers=1, members=3))
+    ensemble = discs[1]
+    assert len(ensemble.members) == 3
+    raw = ensemble.encoder.raw(split_by_multiplicity(events)[1])
+    logits = torch.stack([m.logit(raw) for m in ensemble.members])
+    assert not torch.equal(logits[0], logits[1])  # members differ (own folds and initial weights)
+    torch.testing.assert_close(ensemble.logit(raw), logits.mean(0))
+    history = generator.meta["discflow"]["reweighter_history"]["1"]
+    assert {h["member"] for h in history} == {0, 1, 2}
+    assert 0 < mean_best_bce(history) < 1
+
+
+def test_cross_fitting_folds_partition_the_events():
+    gen = torch.Generator().manual_seed(0)
+    folds = _folds(103, ReweighterConfig(members=4), gen)
+    held_out = torch.cat([val for _, val in folds])
+    assert sorted(held_out.tolist()) == list(range(103))  # each event held out exactly once
+    for train, val in folds:
+        assert len(train) + len(val) == 103
+        assert not set(train.tolist()) & set(val.tolist())
+    (train, val), = _folds(100, ReweighterConfig(members=1, val_fraction=0.2), gen)
+    assert len(val) == 20 and len(train) == 80
 
 
 def test_too_few_events_of_a_multiplicity_is_an_input_error(untrained):
