@@ -64,7 +64,8 @@ def test_cone_edge_goes_to_the_origin_and_the_disk_edge_stays(profile):
     x = np.array([[0.5, 0.5 + 0.3 * (1 + 1e-12), 0.0, 0.5 + step.r_out, 0.0, 0.0]])
     y = step.forward(x)
     # 3e-13 outside the rim: r' ~ 3e-13 (quadratic, log), ~ sqrt(3e-13 r_in) = 6e-7 (sqrt)
-    assert abs(y[0, 1] - 0.5) < (1e-6 if profile == "sqrt" else 1e-9) and y[0, 3] == pytest.approx(0.5 + step.r_out, abs=1e-12)
+    assert abs(y[0, 1] - 0.5) < (1e-6 if profile == "sqrt" else 1e-9)
+    assert y[0, 3] == pytest.approx(0.5 + step.r_out, abs=1e-12)
     # any point of the disk, the origin included, comes back outside the cone
     z = np.zeros((3, 6))
     z[:, 1] = [0.0, 0.01, -1.2]
