@@ -47,6 +47,8 @@ from typing import Any, ClassVar
 import numpy as np
 import numpy.typing as npt
 
+from hepgen.physics.observables import wrap_phi
+
 FloatArray = npt.NDArray[np.float64]
 
 
@@ -465,6 +467,49 @@ class Standardise(FeatureStep):
 
     def load_params(self, params: dict[str, Any]) -> None:
         self.mean, self.std = _optional_array(params["mean"]), _optional_array(params["std"])
+
+
+class RelativeAzimuth(FeatureStep):
+    """Azimuths about a reference object: columns ``(phi_ref, phi_1, phi_2, ...)`` [rad] ->
+    ``(phi_ref, wrap(phi_1 - phi_ref), ...)``, wrapped to (-pi, pi]; inverse
+    ``wrap(phi_k + phi_ref)``; a translation on the circle, so log |det| = 0.
+
+    Puts a further jet in the frame of a jet other than the leading one (whose frame the
+    recoil representations use), so :class:`ConeSqueeze` can close the jet-clustering cone
+    about that jet (``recoil-cones-log-dq``: the third jet about the second). ``back=True``
+    is the inverse map as a forward step (``wrap(phi_k + phi_ref)``): back to the frame the
+    angles were in.
+    """
+
+    kind = "relative_azimuth"
+
+    def __init__(self, name: str, dim: int, columns: Sequence[int], *,
+                 back: bool = False) -> None:
+        super().__init__(name, dim, columns)
+        if len(self.columns) < 2 or len(set(self.columns)) != len(self.columns):
+            raise ValueError(f"{name}: columns are (phi_ref, phi_1, ...), at least two "
+                             f"different ones; got {self.columns}")
+        self.back = bool(back)
+
+    def _shift(self, block: FloatArray, sign: float) -> FloatArray:
+        out = block.copy()
+        out[:, 1:] = wrap_phi(block[:, 1:] + sign * block[:, :1])
+        return out
+
+    def _forward(self, block: FloatArray) -> FloatArray:
+        return self._shift(block, 1.0 if self.back else -1.0)
+
+    def _inverse(self, block: FloatArray) -> FloatArray:
+        return self._shift(block, -1.0 if self.back else 1.0)
+
+    def params(self) -> dict[str, Any]:
+        return {"back": self.back}
+
+    def load_params(self, params: dict[str, Any]) -> None:
+        self.back = bool(params.get("back", False))
+
+    def _log_derivative(self, block: FloatArray) -> FloatArray:
+        return np.zeros(block.shape)
 
 
 class ConeSqueeze(FeatureStep):

@@ -50,6 +50,7 @@ from hepgen.physics.feature_steps import (
     PairRecoilTransform,
     PhiArtanhTransform,
     RatioTransform,
+    RelativeAzimuth,
     ShiftedLogTransform,
     Standardise,
     check_features,
@@ -341,6 +342,60 @@ class RecoilConeLogDequantPreprocessor(RecoilConeLogPreprocessor):
     FORMAT: ClassVar[str] = "hepgen.preprocessing.RecoilConeLogDequantPreprocessor"
     REPRESENTATION: ClassVar[str] = "recoil-cone-log-dq"
     DEQUANTIZE_MASSLESS: ClassVar[bool] = True
+
+
+class RecoilConesLogDequantPreprocessor(RecoilConeLogDequantPreprocessor):
+    """``recoil-cone-log-dq`` with the third jet's cone closed about the *second* jet instead
+    of the leading one: anti-kT leaves a hole of radius ~R about every jet, and in the chain's
+    j3 stage (j3 | mu mu j1 j2) the one about j2 is as sharp as the one about j1 (measured: a
+    deficit of third jets just outside it, and third jets generated inside it). The third jet's
+    azimuth is first taken about the second jet's (:class:`~hepgen.physics.feature_steps.
+    RelativeAzimuth`), its cone about the second jet closed (log profile), then the second
+    jet's cone about the leading one, as in ``recoil-cone-log-dq``; the inverse runs back
+    through physical second-jet coordinates, so every step sees the frame it was fitted in.
+    The hole about the leading jet is left to the j3 network. Z + 1 and Z + 2 jets: identical
+    to ``recoil-cone-log-dq``."""
+
+    FORMAT: ClassVar[str] = "hepgen.preprocessing.RecoilConesLogDequantPreprocessor"
+    REPRESENTATION: ClassVar[str] = "recoil-cones-log-dq"
+    #: also close the third jet's cone about the leading jet, after the one about the second
+    #: (RecoilConesBothLogDequantPreprocessor)
+    THIRD_ABOUT_BOTH: ClassVar[bool] = False
+
+    def _steps(self) -> list[FeatureStep]:
+        if self.n_jets < 3:
+            return super()._steps()
+        names = self.feature_names
+        col = {name: names.index(name) for name in names}
+        plain = super(RecoilConePreprocessor, self)._steps()  # without the cone about j1
+        azimuths = [col["j2_phi"], col["j3_phi"]]
+        about_j2 = [
+            RelativeAzimuth("j3_phi_about_j2", self.dim, azimuths),
+            ConeSqueeze("cone_squeeze_j2", self.dim,
+                        [col["j2_eta"], col["j3_eta"], col["j3_phi"]], profile=self.CONE_PROFILE),
+        ]
+        further = ["j2"]
+        if self.THIRD_ABOUT_BOTH:
+            about_j2.append(RelativeAzimuth("j3_phi_about_j1", self.dim, azimuths, back=True))
+            further.append("j3")
+        about_j1 = [col["j1_eta"]] + [col[f"{j}_{v}"] for j in further for v in ("eta", "phi")]
+        return [*about_j2,
+                ConeSqueeze("cone_squeeze", self.dim, about_j1, profile=self.CONE_PROFILE),
+                *plain]
+
+
+class RecoilConesBothLogDequantPreprocessor(RecoilConesLogDequantPreprocessor):
+    """``recoil-cones-log-dq`` with the third jet's cone about the leading jet closed too:
+    the third jet is squeezed about the second (physical coordinates), taken back to the
+    leading jet's frame, and squeezed with the second jet about the leading one. The training
+    data stay in the domain (measured: no third jet moves into the leading jet's cone, the
+    closest lands 0.42 from it), but unseen events can leave it; generated events always come
+    back with the second jet outside the leading jet's cone and the third outside the second's
+    (its distance to the leading jet is then not guaranteed)."""
+
+    FORMAT: ClassVar[str] = "hepgen.preprocessing.RecoilConesBothLogDequantPreprocessor"
+    REPRESENTATION: ClassVar[str] = "recoil-cones-both-log-dq"
+    THIRD_ABOUT_BOTH: ClassVar[bool] = True
 
 
 class RecoilConeSqrtDequantPreprocessor(RecoilConeLogDequantPreprocessor):

@@ -11,7 +11,9 @@ jet's direction in the dimuon rest frame; ``recoil-cone``
 (:class:`~hepgen.physics.recoil.RecoilConePreprocessor`): ``recoil-jetaxis`` with the further
 jets' exclusion cone about the leading jet closed; ``recoil-cone-deta``: the same with the
 further jets' eta relative to the leading jet's; ``recoil-cone-log``, ``recoil-cone-log-dq``,
-``recoil-cone-sqrt-dq``: other radial profiles of the closed cone (``-dq``: massless jets
+``recoil-cone-sqrt-dq``: other radial profiles of the closed cone, ``recoil-cones-log-dq``: the
+third jet's cone closed about the second jet (``recoil-cones-both-log-dq``: and about the
+leading one) (``-dq``: massless jets
 dequantised; ``-ratio``, ``-pair``, ``-bipolar``: other charts of the pT balance). All have
 D = 5 + 4 n.
 """
@@ -29,6 +31,8 @@ from hepgen.physics.recoil import (
     RecoilConeLogDequantRatioPreprocessor,
     RecoilConeLogPreprocessor,
     RecoilConePreprocessor,
+    RecoilConesBothLogDequantPreprocessor,
+    RecoilConesLogDequantPreprocessor,
     RecoilConeSqrtDequantPreprocessor,
     RecoilDeltaEtaPreprocessor,
     RecoilJetAxisPreprocessor,
@@ -46,6 +50,8 @@ REPRESENTATIONS: dict[str, type[EventPreprocessor]] = {
     "recoil-cone-log": RecoilConeLogPreprocessor,
     "recoil-cone-log-dq": RecoilConeLogDequantPreprocessor,
     "recoil-cone-sqrt-dq": RecoilConeSqrtDequantPreprocessor,
+    "recoil-cones-log-dq": RecoilConesLogDequantPreprocessor,
+    "recoil-cones-both-log-dq": RecoilConesBothLogDequantPreprocessor,
     "recoil-cone-log-dq-ratio": RecoilConeLogDequantRatioPreprocessor,
     "recoil-cone-log-dq-pair": RecoilConeLogDequantPairPreprocessor,
     "recoil-cone-log-dq-bipolar": RecoilConeLogDequantBipolarPreprocessor,

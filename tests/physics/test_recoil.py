@@ -15,7 +15,12 @@ from hypothesis import strategies as st
 from hepgen.physics.constants import JET_PT_LOG_OFFSET, JET_PT_MIN, MUON_MASS
 from hepgen.physics.errors import HepgenInputError
 from hepgen.physics.events import build_events
-from hepgen.physics.feature_steps import PairRecoilTransform, RatioTransform
+from hepgen.physics.feature_steps import (
+    ConeSqueeze,
+    PairRecoilTransform,
+    RatioTransform,
+    RelativeAzimuth,
+)
 from hepgen.physics.observables import delta_phi, evaluate_all
 from hepgen.physics.preprocessing import EventPreprocessor, feature_names, split_by_multiplicity
 from hepgen.physics.recoil import (
@@ -26,6 +31,8 @@ from hepgen.physics.recoil import (
     RecoilConeLogDequantRatioPreprocessor,
     RecoilConeLogPreprocessor,
     RecoilConePreprocessor,
+    RecoilConesBothLogDequantPreprocessor,
+    RecoilConesLogDequantPreprocessor,
     RecoilConeSqrtDequantPreprocessor,
     RecoilDeltaEtaPreprocessor,
     RecoilJetAxisPreprocessor,
@@ -52,7 +59,8 @@ CLASSES = [RecoilPreprocessor, RecoilDeltaEtaPreprocessor, RecoilJetAxisPreproce
            RecoilConePreprocessor, RecoilConeDeltaEtaPreprocessor, RecoilConeLogPreprocessor,
            RecoilConeLogDequantPreprocessor, RecoilConeLogDequantRatioPreprocessor,
            RecoilConeLogDequantPairPreprocessor, RecoilConeLogDequantBipolarPreprocessor,
-           RecoilConeSqrtDequantPreprocessor]
+           RecoilConeSqrtDequantPreprocessor, RecoilConesLogDequantPreprocessor,
+           RecoilConesBothLogDequantPreprocessor]
 
 
 @functools.cache
@@ -129,14 +137,32 @@ def test_round_trip_on_random_valid_events(n_jets, cls, data):
     pre, _ = _fitted(n_jets, cls)
     events = data.draw(_events(n_jets))
     if issubclass(cls, RecoilConePreprocessor) and n_jets > 1:  # domain: Delta R(j1, jk) > r_in
+        cones = {step.name: step for step in pre.chain.steps if isinstance(step, ConeSqueeze)}
         jets = events.Jet[0]
-        r = np.hypot(ak.to_numpy(jets.eta[1:] - jets.eta[0]),
-                     delta_phi(ak.to_numpy(jets.phi[1:]), float(jets.phi[0])))
-        assume((r > pre.chain.steps[0].r_in * (1 + 1e-6)).all())
+        # every cone: (reference jet, further jets); recoil-cones-log-dq: j3 about j2
+        about = ({"cone_squeeze": (0, [1]), "cone_squeeze_j2": (1, [2])}
+                 if "cone_squeeze_j2" in cones else {"cone_squeeze": (0, list(range(1, n_jets)))})
+        for name, step in cones.items():
+            ref, further = about[name]
+            r = np.hypot(ak.to_numpy(jets.eta[further] - jets.eta[ref]),
+                         delta_phi(ak.to_numpy(jets.phi[further]), float(jets.phi[ref])))
+            assume((r > step.r_in * (1 + 1e-6)).all())
+        if cls.REPRESENTATION == "recoil-cones-both-log-dq":  # and j3, squeezed about j2,
+            assume(_in_domain(pre, events))  # outside j1's cone: no closed form; ask forward
     phi, _ = pre.global_frame(events)
     # extreme draws (a 1 GeV muon against 800 GeV of jets) lose ~1e-9 absolute in the boosts
     _assert_same(events, pre.inverse(pre.forward(events), phi_rotation=phi), rtol=1e-7,
                  atol=1e-7)
+
+
+def _in_domain(pre: RecoilPreprocessor, events: ak.Array) -> bool:
+    try:
+        pre.forward(events)
+    except ValueError as err:
+        if "outside the domain" in str(err):
+            return False
+        raise
+    return True
 
 
 def test_features_are_the_catalogue_observables():
@@ -200,7 +226,8 @@ def test_registry_save_load_and_errors(tmp_path):
                                     "recoil-cone", "recoil-cone-deta", "recoil-cone-log",
                                     "recoil-cone-log-dq", "recoil-cone-log-dq-ratio",
                                     "recoil-cone-log-dq-pair", "recoil-cone-log-dq-bipolar",
-                                    "recoil-cone-sqrt-dq"}
+                                    "recoil-cone-sqrt-dq", "recoil-cones-log-dq",
+                                    "recoil-cones-both-log-dq"}
     assert {name for name, cls in REPRESENTATIONS.items() if cls.COORDINATES == "recoil"} == (
         set(REPRESENTATIONS) - {"particles"})
     cone = make_preprocessor(2, "recoil-cone").fit(events)
@@ -323,3 +350,69 @@ def test_pair_variant_models_the_pair_pt_of_one_jet_events():
     np.testing.assert_allclose(q, [[60.0, 0.0, 50.0]], atol=1e-12)
     with pytest.raises(ValueError, match="pair pT > 0"):
         step.forward(np.array([[50.0, 0.0, 50.0]]))  # the pair at rest
+
+
+def test_cones_variant_closes_the_third_jets_cone_about_the_second_jet():
+    """recoil-cones-log-dq: for three jets the third jet's cone is closed about the second jet
+    (its azimuth taken about the second jet's), the second jet's about the leading one; with
+    one or two jets it is recoil-cone-log-dq."""
+    pre, events = _fitted(3, RecoilConesLogDequantPreprocessor)
+    names, kin = pre.feature_names, pre.kinematics(events)
+    col = {n: names.index(n) for n in names}
+    squeezed = pre.chain.steps[1].forward(pre.chain.steps[0].forward(kin))
+    about_j2 = ConeSqueeze("c", 3, [0, 1, 2], profile="log")
+    about_j2.load_params(pre.chain.steps[1].params())
+    dphi = delta_phi(kin[:, col["j3_phi"]], kin[:, col["j2_phi"]])
+    expected = about_j2.forward(np.column_stack([kin[:, col["j2_eta"]], kin[:, col["j3_eta"]],
+                                                 dphi]))
+    np.testing.assert_allclose(squeezed[:, [col["j3_eta"], col["j3_phi"]]], expected[:, 1:],
+                               atol=1e-12)
+    # the third jet's rim about the second jet is the origin of its (squeezed) plane
+    r_new = np.hypot(squeezed[:, col["j3_eta"]] - kin[:, col["j2_eta"]],
+                     squeezed[:, col["j3_phi"]])
+    assert r_new.min() < 0.5 * np.hypot(kin[:, col["j3_eta"]] - kin[:, col["j2_eta"]],
+                                        dphi).min()
+    two, two_events = _fitted(2, RecoilConesLogDequantPreprocessor)
+    plain = RecoilConeLogDequantPreprocessor(2).fit(two_events)
+    np.testing.assert_array_equal(two.forward(two_events), plain.forward(two_events))
+
+
+def test_relative_azimuth_wraps_and_round_trips():
+    step = RelativeAzimuth("rel", 3, [0, 1, 2])
+    x = np.array([[3.0, -3.0, 0.5], [-3.1, 3.1, -3.1]])
+    y = step.forward(x)
+    np.testing.assert_allclose(y[:, 0], x[:, 0])
+    np.testing.assert_allclose(y[0, 1:], [2 * math.pi - 6.0, -2.5], atol=1e-12)
+    np.testing.assert_allclose(y[1, 1:], [6.2 - 2 * math.pi, 0.0], atol=1e-12)
+    assert ((y[:, 1:] > -math.pi) & (y[:, 1:] <= math.pi)).all()
+    np.testing.assert_allclose(step.inverse(y), x, atol=1e-12)
+    assert (step.forward_log_det(x) == 0.0).all()
+    back = RelativeAzimuth("back", 3, [0, 1, 2], back=True)
+    np.testing.assert_allclose(back.forward(y), x, atol=1e-12)  # the inverse as a forward step
+    back.load_params(step.params())
+    assert not back.back
+    with pytest.raises(ValueError, match="at least two"):
+        RelativeAzimuth("rel", 3, [1])
+
+
+def test_cones_both_variant_also_closes_the_third_jets_cone_about_the_leading_jet():
+    """recoil-cones-both-log-dq: the third jet, squeezed about the second and taken back to the
+    leading jet's frame, is squeezed about the leading jet with the second jet (one cone step
+    over both); its features differ from recoil-cones-log-dq's in the third jet only."""
+    both, events = _fitted(3, RecoilConesBothLogDequantPreprocessor)
+    one = RecoilConesLogDequantPreprocessor(3).fit(events)
+    names = both.feature_names
+    col = {n: names.index(n) for n in names}
+    steps = {step.name: step for step in both.chain.steps}
+    assert steps["cone_squeeze"].columns == (col["j1_eta"], col["j2_eta"], col["j2_phi"],
+                                             col["j3_eta"], col["j3_phi"])
+    assert steps["j3_phi_about_j1"].back
+    kin = both.kinematics(events)
+    x = kin
+    for step in both.chain.steps[:3]:  # about j2, then back to the leading jet's frame
+        x = step.forward(x)
+    r = np.hypot(x[:, col["j3_eta"]] - kin[:, col["j1_eta"]], x[:, col["j3_phi"]])
+    assert (r > steps["cone_squeeze"].r_in).all()  # in the domain of the cone about j1
+    differ = np.flatnonzero(np.any(both.chain.steps[-1].inverse(both.forward(events))
+                                   != one.chain.steps[-1].inverse(one.forward(events)), axis=0))
+    assert set(differ) <= {col["j2_eta"], col["j2_phi"], col["j3_eta"], col["j3_phi"]}
