@@ -18,6 +18,11 @@ from hepgen.physics.errors import HepgenInputError
 
 log = logging.getLogger("hepgen")
 
+#: defaults of hepgen.training.reweighter.ReweighterConfig (not imported here: it imports torch,
+#: which `hepgen --help` should not wait for; tests check they agree)
+DEFAULT_MEMBERS = 5
+DEFAULT_GENERATED_PER_EVENT = 5.0
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``fit-reweighter`` subcommand."""
@@ -44,13 +49,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="branch schema of --data (default: nanoaod)")
     parser.add_argument("--epochs", type=positive_int, default=30,
                         help="maximum discriminator epochs per multiplicity (default 30)")
-    parser.add_argument("--generated-per-event", type=float, default=2.0, metavar="R",
-                        help="generated events per training event (default 2)")
-    parser.add_argument("--members", type=positive_int, default=1, metavar="K",
+    parser.add_argument("--generated-per-event", type=float,
+                        default=DEFAULT_GENERATED_PER_EVENT, metavar="R",
+                        help="generated events per training event (default "
+                             f"{DEFAULT_GENERATED_PER_EVENT:g})")
+    parser.add_argument("--members", type=positive_int, default=DEFAULT_MEMBERS,
+                        metavar="K",
                         help="discriminators per multiplicity, cross-fitted: member k is "
                              "early-stopped on fold k of K of the events and trained on the "
-                             "rest, and the weight is exp(mean logit) (default 1: one "
-                             "discriminator with 20%% held out)")
+                             "rest, and the weight is exp(mean logit); 1: one discriminator "
+                             f"with 20%% held out (default {DEFAULT_MEMBERS})")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.set_defaults(func=run)
 

@@ -86,7 +86,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "recoil-cone-deta: that with relative eta; recoil-cone-log-dq: "
                         "recoil-cone-log with massless jets dequantised, the shipped "
                         "default's; recoil-cone-sqrt-dq: that with a square-root profile, "
-                        "finite density at the cone's rim; recoil-cone-log-dq-pair: that with "
+                        "finite density at the cone's rim; recoil-cones-log-dq: the third "
+                        "jet's cone closed about the second jet instead, recoil-cones-both-"
+                        "log-dq: about both; recoil-cone-log-dq-pair: that with "
                         "b - pT_j1, the dimuon pT of Z + 1 jet events, in place of the balance "
                         "b); default: the "
                         "config's 'representation', else particles")

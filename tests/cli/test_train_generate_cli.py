@@ -383,6 +383,16 @@ def test_fit_reweighter_then_generate_reweight(workdir, tmp_path, capsys):
         assert 0.5 < arrays["weight"][arrays["nJet"] == n].mean() < 2.0
 
 
+def test_fit_reweighter_defaults_are_the_library_defaults():
+    """The command's defaults are ReweighterConfig's (kept apart so `hepgen --help` does not
+    import torch)."""
+    from hepgen.cli import fit_reweighter as cli
+    from hepgen.training.reweighter import ReweighterConfig
+
+    assert cli.DEFAULT_MEMBERS == ReweighterConfig.members
+    assert cli.DEFAULT_GENERATED_PER_EVENT == ReweighterConfig.generated_per_truth
+
+
 def test_fit_reweighter_bad_input(workdir, tmp_path, capsys):
     assert main(["-q", "fit-reweighter", "--model", str(tmp_path / "nope"), "--data",
                  str(workdir / "train.root")]) == 2
