@@ -540,7 +540,8 @@ class ConeSqueeze(FeatureStep):
 
     Columns: ``(eta_ref, eta_2, phi_2, eta_3, phi_3, ...)``, or with ``relative=True``
     ``(deta_2, phi_2, deta_3, phi_3, ...)`` (eta already relative to the reference jet's); only
-    the further jets' columns change. ``r_in`` is fitted as :attr:`R_IN_FRACTION` of the
+    the further jets' columns change. ``r_in`` is fitted as ``r_in_fraction`` (default
+    :attr:`R_IN_FRACTION`) of the
     smallest separation in the training data (0.95 x 0.378 for the shipped file: anti-kT with
     R = 0.4 measures distances in rapidity, so pseudorapidity separations can be slightly below
     R), at most r_out / 2. Domain: every separation > r_in. ``r_out`` < pi keeps the disk inside
@@ -555,7 +556,8 @@ class ConeSqueeze(FeatureStep):
     R_OUT_OVER_R_IN: ClassVar[dict[str, float]] = {"log": float(np.e), "sqrt": 2.0}
 
     def __init__(self, name: str, dim: int, columns: Sequence[int], *,
-                 r_out: float = 1.5, relative: bool = False, profile: str = "quadratic") -> None:
+                 r_out: float = 1.5, relative: bool = False, profile: str = "quadratic",
+                 r_in_fraction: float | None = None) -> None:
         super().__init__(name, dim, columns)
         if profile not in self.PROFILES:
             raise ValueError(f"{name}: profile must be one of {self.PROFILES}, got {profile!r}")
@@ -567,13 +569,17 @@ class ConeSqueeze(FeatureStep):
             raise ValueError(f"{name}: r_out must be in (0, pi), got {r_out}")
         self.r_out = float(r_out)
         self.r_in: float | None = None
+        self.r_in_fraction = float(self.R_IN_FRACTION if r_in_fraction is None
+                                   else r_in_fraction)
+        if not 0.0 < self.r_in_fraction < 1.0:
+            raise ValueError(f"{name}: r_in_fraction must be in (0, 1), got {r_in_fraction}")
 
     def fit(self, x: FloatArray) -> None:
         """Fit r_in on the training kinematics (N, dim)."""
         x = check_features(x, self.dim, f"{self.name}.fit")
         block = x[:, self.columns]
         require_finite(block, f"{self.name}.fit", "training features must be finite")
-        self.r_in = min(self.R_IN_FRACTION * float(self._radius(block).min()), 0.5 * self.r_out)
+        self.r_in = min(self.r_in_fraction * float(self._radius(block).min()), 0.5 * self.r_out)
         if self.profile in self.R_OUT_OVER_R_IN:
             self.r_out = float(self.R_OUT_OVER_R_IN[self.profile] * self.r_in)
 
@@ -669,13 +675,14 @@ class ConeSqueeze(FeatureStep):
 
     def params(self) -> dict[str, Any]:
         return {"r_out": self.r_out, "r_in": self.r_in, "relative": self.relative,
-                "profile": self.profile}
+                "profile": self.profile, "r_in_fraction": self.r_in_fraction}
 
     def load_params(self, params: dict[str, Any]) -> None:
         self.r_out = float(params["r_out"])
         self.r_in = None if params["r_in"] is None else float(params["r_in"])
         self.relative = bool(params.get("relative", False))
         self.profile = str(params.get("profile", "quadratic"))
+        self.r_in_fraction = float(params.get("r_in_fraction", self.R_IN_FRACTION))
 
 
 def _optional_array(values: Sequence[float] | None) -> FloatArray | None:

@@ -303,6 +303,8 @@ class RecoilConePreprocessor(RecoilJetAxisPreprocessor):
     REPRESENTATION: ClassVar[str] = "recoil-cone"
     #: radial profile of the squeeze (ConeSqueeze ``profile``)
     CONE_PROFILE: ClassVar[str] = "quadratic"
+    #: the cone's fitted radius as a fraction of the smallest training separation
+    CONE_R_IN_FRACTION: ClassVar[float] = ConeSqueeze.R_IN_FRACTION
 
     def _steps(self) -> list[FeatureStep]:
         steps = super()._steps()
@@ -313,7 +315,8 @@ class RecoilConePreprocessor(RecoilJetAxisPreprocessor):
         for k in range(2, self.n_jets + 1):
             columns += [names.index(f"j{k}_{eta}"), names.index(f"j{k}_phi")]
         return [ConeSqueeze("cone_squeeze", self.dim, columns, relative=self.RELATIVE_ETA,
-                            profile=self.CONE_PROFILE), *steps]
+                            profile=self.CONE_PROFILE, r_in_fraction=self.CONE_R_IN_FRACTION),
+                *steps]
 
 
 class RecoilConeDeltaEtaPreprocessor(RecoilConePreprocessor):
@@ -372,7 +375,8 @@ class RecoilConesLogDequantPreprocessor(RecoilConeLogDequantPreprocessor):
         about_j2 = [
             RelativeAzimuth("j3_phi_about_j2", self.dim, azimuths),
             ConeSqueeze("cone_squeeze_j2", self.dim,
-                        [col["j2_eta"], col["j3_eta"], col["j3_phi"]], profile=self.CONE_PROFILE),
+                        [col["j2_eta"], col["j3_eta"], col["j3_phi"]], profile=self.CONE_PROFILE,
+                        r_in_fraction=self.CONE_R_IN_FRACTION),
         ]
         further = ["j2"]
         if self.THIRD_ABOUT_BOTH:
@@ -380,7 +384,8 @@ class RecoilConesLogDequantPreprocessor(RecoilConeLogDequantPreprocessor):
             further.append("j3")
         about_j1 = [col["j1_eta"]] + [col[f"{j}_{v}"] for j in further for v in ("eta", "phi")]
         return [*about_j2,
-                ConeSqueeze("cone_squeeze", self.dim, about_j1, profile=self.CONE_PROFILE),
+                ConeSqueeze("cone_squeeze", self.dim, about_j1, profile=self.CONE_PROFILE,
+                            r_in_fraction=self.CONE_R_IN_FRACTION),
                 *plain]
 
 
@@ -396,6 +401,16 @@ class RecoilConesBothLogDequantPreprocessor(RecoilConesLogDequantPreprocessor):
     FORMAT: ClassVar[str] = "hepgen.preprocessing.RecoilConesBothLogDequantPreprocessor"
     REPRESENTATION: ClassVar[str] = "recoil-cones-both-log-dq"
     THIRD_ABOUT_BOTH: ClassVar[bool] = True
+
+
+class RecoilConesBothTightPreprocessor(RecoilConesBothLogDequantPreprocessor):
+    """``recoil-cones-both-log-dq`` with the cones' radius fitted at 0.99 instead of 0.95 of
+    the smallest training separation: the empty ring between the fitted radius and the data's
+    rim, which the log map turns into a small empty disk about the origin, shrinks (study)."""
+
+    FORMAT: ClassVar[str] = "hepgen.preprocessing.RecoilConesBothTightPreprocessor"
+    REPRESENTATION: ClassVar[str] = "recoil-cones-both-log-dq-tight"
+    CONE_R_IN_FRACTION: ClassVar[float] = 0.99
 
 
 class RecoilConeSqrtDequantPreprocessor(RecoilConeLogDequantPreprocessor):

@@ -32,6 +32,7 @@ from hepgen.physics.recoil import (
     RecoilConeLogPreprocessor,
     RecoilConePreprocessor,
     RecoilConesBothLogDequantPreprocessor,
+    RecoilConesBothTightPreprocessor,
     RecoilConesLogDequantPreprocessor,
     RecoilConeSqrtDequantPreprocessor,
     RecoilDeltaEtaPreprocessor,
@@ -60,7 +61,7 @@ CLASSES = [RecoilPreprocessor, RecoilDeltaEtaPreprocessor, RecoilJetAxisPreproce
            RecoilConeLogDequantPreprocessor, RecoilConeLogDequantRatioPreprocessor,
            RecoilConeLogDequantPairPreprocessor, RecoilConeLogDequantBipolarPreprocessor,
            RecoilConeSqrtDequantPreprocessor, RecoilConesLogDequantPreprocessor,
-           RecoilConesBothLogDequantPreprocessor]
+           RecoilConesBothLogDequantPreprocessor, RecoilConesBothTightPreprocessor]
 
 
 @functools.cache
@@ -147,7 +148,7 @@ def test_round_trip_on_random_valid_events(n_jets, cls, data):
             r = np.hypot(ak.to_numpy(jets.eta[further] - jets.eta[ref]),
                          delta_phi(ak.to_numpy(jets.phi[further]), float(jets.phi[ref])))
             assume((r > step.r_in * (1 + 1e-6)).all())
-        if cls.REPRESENTATION == "recoil-cones-both-log-dq":  # and j3, squeezed about j2,
+        if getattr(cls, "THIRD_ABOUT_BOTH", False):  # and j3, squeezed about j2,
             assume(_in_domain(pre, events))  # outside j1's cone: no closed form; ask forward
     phi, _ = pre.global_frame(events)
     # extreme draws (a 1 GeV muon against 800 GeV of jets) lose ~1e-9 absolute in the boosts
@@ -227,7 +228,7 @@ def test_registry_save_load_and_errors(tmp_path):
                                     "recoil-cone-log-dq", "recoil-cone-log-dq-ratio",
                                     "recoil-cone-log-dq-pair", "recoil-cone-log-dq-bipolar",
                                     "recoil-cone-sqrt-dq", "recoil-cones-log-dq",
-                                    "recoil-cones-both-log-dq"}
+                                    "recoil-cones-both-log-dq", "recoil-cones-both-log-dq-tight"}
     assert {name for name, cls in REPRESENTATIONS.items() if cls.COORDINATES == "recoil"} == (
         set(REPRESENTATIONS) - {"particles"})
     cone = make_preprocessor(2, "recoil-cone").fit(events)
@@ -416,3 +417,20 @@ def test_cones_both_variant_also_closes_the_third_jets_cone_about_the_leading_je
     differ = np.flatnonzero(np.any(both.chain.steps[-1].inverse(both.forward(events))
                                    != one.chain.steps[-1].inverse(one.forward(events)), axis=0))
     assert set(differ) <= {col["j2_eta"], col["j2_phi"], col["j3_eta"], col["j3_phi"]}
+
+
+def test_tight_variant_fits_the_cones_closer_to_the_smallest_separation():
+    """recoil-cones-both-log-dq-tight: every cone radius is 0.99 (not 0.95) of the smallest
+    separation it was fitted on, the rest as recoil-cones-both-log-dq."""
+    tight, events = _fitted(3, RecoilConesBothTightPreprocessor)
+    loose = RecoilConesBothLogDequantPreprocessor(3).fit(events)
+    for a, b in zip(tight.chain.steps, loose.chain.steps, strict=True):
+        assert a.name == b.name
+        if isinstance(a, ConeSqueeze):
+            assert a.r_in_fraction == 0.99 and b.r_in_fraction == ConeSqueeze.R_IN_FRACTION
+    by_name = {s.name: s for s in tight.chain.steps}
+    assert by_name["cone_squeeze_j2"].r_in == pytest.approx(
+        0.99 / ConeSqueeze.R_IN_FRACTION * {s.name: s for s in loose.chain.steps}[
+            "cone_squeeze_j2"].r_in)
+    with pytest.raises(ValueError, match="r_in_fraction"):
+        ConeSqueeze("c", 3, [0, 1, 2], r_in_fraction=1.0)
