@@ -98,7 +98,25 @@ class ObservableEncoder(nn.Module):
         return (raw - self.mean) / self.std
 
 
-class Discriminator(nn.Module):
+class _LogitWeights(nn.Module):
+    """For modules whose ``forward`` maps raw observables (N, K) to logits (N,) and that have an
+    ``encoder``: the logit in batches and the event weights D/(1-D) = exp(logit)."""
+
+    encoder: ObservableEncoder
+
+    @torch.no_grad()
+    def logit(self, raw: Tensor, batch_size: int = 65_536) -> Tensor:
+        self.eval()
+        return torch.cat([self(part) for part in raw.split(batch_size)])
+
+    @torch.no_grad()
+    def event_weights(self, events: ak.Array) -> np.ndarray:
+        """D/(1-D) = exp(logit) per event (an ensemble's: exp(mean member logit)), float64
+        (N,)."""
+        return np.exp(self.logit(self.encoder.raw(events)).double().numpy())
+
+
+class Discriminator(_LogitWeights):
     """MLP classifier on encoded observables; ``forward`` returns the logit (N,)."""
 
     def __init__(self, names: list[str], hidden: int = 128, layers: int = 3) -> None:
@@ -114,18 +132,8 @@ class Discriminator(nn.Module):
     def forward(self, raw: Tensor) -> Tensor:
         return self.net(self.encoder(raw)).squeeze(-1)
 
-    @torch.no_grad()
-    def logit(self, raw: Tensor, batch_size: int = 65_536) -> Tensor:
-        self.eval()
-        return torch.cat([self(part) for part in raw.split(batch_size)])
 
-    @torch.no_grad()
-    def event_weights(self, events: ak.Array) -> np.ndarray:
-        """D/(1-D) = exp(logit) per event, float64 (N,)."""
-        return np.exp(self.logit(self.encoder.raw(events)).double().numpy())
-
-
-class DiscriminatorEnsemble(nn.Module):
+class DiscriminatorEnsemble(_LogitWeights):
     """K discriminators on the same observables whose logits are averaged: the weight
     D/(1-D) = exp(mean logit) is the geometric mean of the members' ratios. Trained by
     cross-fitting (:func:`hepgen.training.reweighter.fit_reweighter`: member k held out fold k
@@ -149,16 +157,6 @@ class DiscriminatorEnsemble(nn.Module):
 
     def forward(self, raw: Tensor) -> Tensor:
         return torch.stack([m(raw) for m in self.members]).mean(0)
-
-    @torch.no_grad()
-    def logit(self, raw: Tensor, batch_size: int = 65_536) -> Tensor:
-        self.eval()
-        return torch.cat([self(part) for part in raw.split(batch_size)])
-
-    @torch.no_grad()
-    def event_weights(self, events: ak.Array) -> np.ndarray:
-        """exp(mean member logit) per event, float64 (N,)."""
-        return np.exp(self.logit(self.encoder.raw(events)).double().numpy())
 
 
 class DiscFlowStrategy:
