@@ -110,24 +110,6 @@ def _check_output(out: Path) -> None:
         raise HepgenInputError(f"--output {out}: directory {out.parent} does not exist")
 
 
-#: Generated events per multiplicity used to normalise the DiscFlow weights.
-CALIBRATION_EVENTS = 20_000
-
-
-def weight_norms(generator, discriminators, seed: int = 12345) -> dict[int, float]:
-    """Mean D/(1-D) per jet multiplicity on a fixed calibration sample, so that reweighting
-    keeps the multiplicity fractions of the training data (weights average 1 per multiplicity)."""
-    import torch
-
-    norms = {}
-    for n, disc in discriminators.items():
-        gen = torch.Generator().manual_seed(seed + n)
-        rng = np.random.default_rng(seed + n)
-        events = generator.sample_n_jets(n, CALIBRATION_EVENTS, gen, rng)
-        norms[n] = float(np.mean(disc.event_weights(events)))
-    return norms
-
-
 def reweight(events, discriminators, norms: dict[int, float] | None = None) -> np.ndarray:
     """Per-event D/(1-D) of the discriminator of each event's jet multiplicity, divided by
     ``norms[n]`` when given, (N,)."""
@@ -148,7 +130,11 @@ def run(args: argparse.Namespace) -> int:
     from hepgen.generators.event import EventGenerator
     from hepgen.physics.events import with_weights
     from hepgen.physics.io import write_events
-    from hepgen.training.discflow import load_discriminators
+    from hepgen.training.discflow import (
+        load_discriminators,
+        stored_weight_norms,
+        weight_norms,
+    )
 
     _check_output(args.output)
     if args.threads:
@@ -161,7 +147,11 @@ def run(args: argparse.Namespace) -> int:
         raise HepgenInputError(
             f"--reweight: {args.model} has no discriminator (train it with --model discflow, "
             f"or run `hepgen fit-reweighter --model {args.model} --data TRAIN.root`)")
-    norms = weight_norms(generator, discriminators) if discriminators else {}
+    # the norms fit-reweighter stored were computed from the generator as saved: recompute
+    # them when this run samples differently (no symmetrisation, another device or shots)
+    as_saved = not (args.no_symmetrize or model_overrides(args))
+    stored = stored_weight_norms(generator.meta) if as_saved else {}
+    norms = (stored or weight_norms(generator, discriminators)) if discriminators else {}
     draws = args.posterior_draws or 0
     if draws and not generator.is_bayesian:
         raise HepgenInputError(

@@ -35,6 +35,7 @@ from hepgen.training.discflow import (
     balanced_bce,
     discriminator_observables,
     train_discriminator,
+    weight_norms,
 )
 
 
@@ -151,6 +152,8 @@ def fit_reweighter(
         "posthoc": True,
         "reweighter_config": cfg.to_dict(),
         "reweighter_history": histories,
+        # what `generate --reweight` would otherwise compute at every start (same function)
+        "weight_norms": {str(n): v for n, v in weight_norms(generator, discs).items()},
     }
     return discs
 

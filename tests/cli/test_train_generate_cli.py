@@ -207,9 +207,8 @@ def test_discflow_train_and_generate_reweight(workdir, tmp_path):
 
 
 def test_reweight_keeps_multiplicity_fractions(workdir, tmp_path):
-    from hepgen.cli.generate import weight_norms
     from hepgen.generators.event import EventGenerator
-    from hepgen.training.discflow import load_discriminators
+    from hepgen.training.discflow import load_discriminators, weight_norms
 
     model = workdir / "run_discflow"  # shared with the test above when it ran first
     if not (model / "generator.json").exists():
@@ -381,6 +380,16 @@ def test_fit_reweighter_then_generate_reweight(workdir, tmp_path, capsys):
     assert np.isfinite(arrays["weight"]).all() and (arrays["weight"] > 0).all()
     for n in (1, 2, 3):  # normalised to mean 1 per multiplicity on a calibration sample
         assert 0.5 < arrays["weight"][arrays["nJet"] == n].mean() < 2.0
+    # the normalisations fit-reweighter stored are those generate computes without them
+    meta_file = model / "generator.json"
+    meta = json.loads(meta_file.read_text())
+    assert set(meta["meta"]["discflow"]["weight_norms"]) == {"1", "2", "3"}
+    del meta["meta"]["discflow"]["weight_norms"]
+    meta_file.write_text(json.dumps(meta))
+    again = tmp_path / "w_computed.root"
+    assert main(["-q", "generate", "--model", str(model), "-n", "600", "-o", str(again),
+                 "--reweight"]) == 0
+    np.testing.assert_array_equal(read(again)["weight"], arrays["weight"])
 
 
 def test_fit_reweighter_defaults_are_the_library_defaults():

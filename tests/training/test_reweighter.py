@@ -14,7 +14,13 @@ from hepgen.physics.errors import HepgenInputError
 from hepgen.physics.events import n_jets
 from hepgen.physics.observables import evaluate_all
 from hepgen.physics.preprocessing import split_by_multiplicity
-from hepgen.training.discflow import Discriminator, DiscriminatorEnsemble, load_discriminators
+from hepgen.training.discflow import (
+    Discriminator,
+    DiscriminatorEnsemble,
+    load_discriminators,
+    stored_weight_norms,
+    weight_norms,
+)
 from hepgen.training.reweighter import (
     ReweighterConfig,
     _folds,
@@ -129,3 +135,15 @@ def test_same_seed_gives_the_same_discriminators(untrained):
     for n in a:
         for key, value in a[n].state_dict().items():
             torch.testing.assert_close(b[n].state_dict()[key], value, rtol=0, atol=0)
+
+
+def test_fit_stores_the_weight_norms_generate_would_compute(untrained):
+    """fit_reweighter stores the per-multiplicity weight normalisations, exactly those
+    weight_norms computes from the generator (so `generate --reweight` can skip them)."""
+    generator, events = untrained
+    discs = fit_reweighter(generator, events,
+                           ReweighterConfig(epochs=1, hidden=16, layers=1, members=2))
+    stored = stored_weight_norms(generator.meta)
+    assert set(stored) == {1, 2, 3}
+    assert stored == weight_norms(generator, discs)
+    assert stored_weight_norms({}) == {} and stored_weight_norms({"discflow": {}}) == {}
