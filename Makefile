@@ -20,11 +20,12 @@ $(STAMP): setup.cfg pyproject.toml
 
 install: $(STAMP)
 
-## The main job: generate N_EVENTS with the shipped default generator, validate them against
-## the shipped test file (never used in training) -> report/index.html, report/metrics.json
+## The main job: generate N_EVENTS with the shipped default generator and its per-event
+## weights D/(1-D) (--reweight: 'weight' branch), validate them against the shipped test file
+## (never used in training) -> report/index.html, report/metrics.json
 run: $(STAMP)
 	$(BIN)/hepgen generate --model data_samples/default_generator -n $(N_EVENTS) \
-		--seed 1 -o generated.root
+		--seed 1 --reweight -o generated.root
 	$(BIN)/hepgen validate generated.root data_samples/zjets_test.root \
 		--labels generated,test -o report
 	@echo "open report/index.html"
