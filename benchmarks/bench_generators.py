@@ -108,6 +108,7 @@ def summarise(metrics: dict) -> dict:
             for r in REGIONS if r in regions
         }
     chi2 = {name: max(v["chi2_ndf"] for v in o.values()) for name, o in obs.items()}
+    every = [v["chi2_ndf"] for o in obs.values() for v in o.values() if v["chi2_ndf"] is not None]
     return {
         "auc": {k: (v["auc"], v["auc_err"]) for k, v in metrics["classifier"].items()},
         "observables": obs,
@@ -115,6 +116,9 @@ def summarise(metrics: dict) -> dict:
         "worst": max(chi2, key=chi2.get),
         "n_over_2": sum(c > 2 for c in chi2.values()),
         "n_obs": len(chi2),
+        # over the catalogue's (observable, region) histograms (validate's own mean also
+        # counts its m_mumu mass windows)
+        "mean_chi2_ndf": float(sum(every) / len(every)),
         "status": metrics["summary"]["status"],
         "generated_weights": metrics.get("generated_weights"),
     }

@@ -33,8 +33,10 @@ input in place, and describes its parameters and fitted state as JSON
 - :class:`BipolarTransform` (``recoil-cone-log-dq-bipolar``): the pT balance in bipolar
   coordinates about b = 0 and b = pT_j1;
 - :class:`ConeSqueeze` (the ``recoil-cone*`` representations): not elementwise, a radial map
-  in each further jet's (eta, phi) plane about the leading jet that closes the jet-clustering
-  exclusion cone.
+  in each further jet's (eta, phi) plane about a reference jet that closes the jet-clustering
+  exclusion cone;
+- :class:`RelativeAzimuth` (``recoil-cones*``): azimuths about another object than the leading
+  jet (a translation on the circle), so a cone can be closed about the second jet.
 
 :class:`FeatureChain` applies steps in order (forward) and in reverse order (inverse).
 """
@@ -531,8 +533,9 @@ class ConeSqueeze(FeatureStep):
     e r_in (the one choice that makes f'(r_out) = 1), which stretches the ring just outside the
     cone e-fold radially instead of compressing it (measured better on the shipped data:
     benchmarks/RESULTS.md, "Model selection"); its inverse is ``r_out exp(r' / r_out - 1)``.
-    Both send the cone's rim to a point, so a finite density p(r) at the rim becomes a 1/r'
-    spike at the origin of the feature plane. ``profile="sqrt"`` uses
+    Both send the cone's rim to a point, so a finite density p(r) at the rim would become a
+    1/r' spike at the origin of the feature plane (the shipped data's p(r) vanishes at the rim,
+    so the log profile keeps a finite density there). ``profile="sqrt"`` (measured worse) uses
     ``f(r) = 2 sqrt(r_in (r - r_in))`` with r_out fitted as 2 r_in (again f(r_out) = r_out,
     f'(r_out) = 1): then r' f'(r) = 2 r_in is constant, the map is area-preserving up to the
     factor det = 2 r_in / r in [1, 2], and the feature-plane density near the origin is

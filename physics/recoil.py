@@ -308,15 +308,21 @@ class RecoilConePreprocessor(RecoilJetAxisPreprocessor):
 
     def _steps(self) -> list[FeatureStep]:
         steps = super()._steps()
-        if self.n_jets < 2:
-            return steps
+        return steps if self.n_jets < 2 else [*self._cone_steps(), *steps]
+
+    def _cone_steps(self) -> list[FeatureStep]:
+        """The steps that close the further jets' cones (first, on the kinematics): here one
+        squeeze of every further jet about the leading jet."""
         names, eta = self.feature_names, "deta" if self.RELATIVE_ETA else "eta"
         columns = [] if self.RELATIVE_ETA else [names.index("j1_eta")]
         for k in range(2, self.n_jets + 1):
             columns += [names.index(f"j{k}_{eta}"), names.index(f"j{k}_phi")]
-        return [ConeSqueeze("cone_squeeze", self.dim, columns, relative=self.RELATIVE_ETA,
-                            profile=self.CONE_PROFILE, r_in_fraction=self.CONE_R_IN_FRACTION),
-                *steps]
+        return [self._cone("cone_squeeze", columns, relative=self.RELATIVE_ETA)]
+
+    def _cone(self, name: str, columns: list[int], relative: bool = False) -> ConeSqueeze:
+        """A :class:`ConeSqueeze` with this representation's profile and radius fraction."""
+        return ConeSqueeze(name, self.dim, columns, relative=relative, profile=self.CONE_PROFILE,
+                           r_in_fraction=self.CONE_R_IN_FRACTION)
 
 
 class RecoilConeDeltaEtaPreprocessor(RecoilConePreprocessor):
@@ -365,28 +371,21 @@ class RecoilConesLogDequantPreprocessor(RecoilConeLogDequantPreprocessor):
     #: (RecoilConesBothLogDequantPreprocessor)
     THIRD_ABOUT_BOTH: ClassVar[bool] = False
 
-    def _steps(self) -> list[FeatureStep]:
+    def _cone_steps(self) -> list[FeatureStep]:
         if self.n_jets < 3:
-            return super()._steps()
-        names = self.feature_names
-        col = {name: names.index(name) for name in names}
-        plain = super(RecoilConePreprocessor, self)._steps()  # without the cone about j1
+            return super()._cone_steps()
+        col = {name: i for i, name in enumerate(self.feature_names)}
         azimuths = [col["j2_phi"], col["j3_phi"]]
-        about_j2 = [
+        steps: list[FeatureStep] = [
             RelativeAzimuth("j3_phi_about_j2", self.dim, azimuths),
-            ConeSqueeze("cone_squeeze_j2", self.dim,
-                        [col["j2_eta"], col["j3_eta"], col["j3_phi"]], profile=self.CONE_PROFILE,
-                        r_in_fraction=self.CONE_R_IN_FRACTION),
+            self._cone("cone_squeeze_j2", [col["j2_eta"], col["j3_eta"], col["j3_phi"]]),
         ]
         further = ["j2"]
         if self.THIRD_ABOUT_BOTH:
-            about_j2.append(RelativeAzimuth("j3_phi_about_j1", self.dim, azimuths, back=True))
+            steps.append(RelativeAzimuth("j3_phi_about_j1", self.dim, azimuths, back=True))
             further.append("j3")
         about_j1 = [col["j1_eta"]] + [col[f"{j}_{v}"] for j in further for v in ("eta", "phi")]
-        return [*about_j2,
-                ConeSqueeze("cone_squeeze", self.dim, about_j1, profile=self.CONE_PROFILE,
-                            r_in_fraction=self.CONE_R_IN_FRACTION),
-                *plain]
+        return [*steps, self._cone("cone_squeeze", about_j1)]
 
 
 class RecoilConesBothLogDequantPreprocessor(RecoilConesLogDequantPreprocessor):
@@ -415,8 +414,10 @@ class RecoilConesBothTightPreprocessor(RecoilConesBothLogDequantPreprocessor):
 
 class RecoilConeSqrtDequantPreprocessor(RecoilConeLogDequantPreprocessor):
     """``recoil-cone-log-dq`` with the square-root squeeze profile (ConeSqueeze
-    ``profile="sqrt"``: r' = 2 sqrt(r_in (r - r_in)), r_out = 2 r_in): the cone's rim becomes
-    the origin with a finite density instead of the log profile's 1/r' spike."""
+    ``profile="sqrt"``: r' = 2 sqrt(r_in (r - r_in)), r_out = 2 r_in), which keeps a finite
+    density at the rim finite at the origin. Measured much worse (benchmarks/RESULTS.md,
+    "Closing the jet-clustering cones": the data's density vanishes at the rim, so this map
+    digs a hole about the origin); kept as a study."""
 
     FORMAT: ClassVar[str] = "hepgen.preprocessing.RecoilConeSqrtDequantPreprocessor"
     REPRESENTATION: ClassVar[str] = "recoil-cone-sqrt-dq"

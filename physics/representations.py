@@ -10,12 +10,12 @@ eta relative to the leading jet's; ``recoil-jetaxis``
 jet's direction in the dimuon rest frame; ``recoil-cone``
 (:class:`~hepgen.physics.recoil.RecoilConePreprocessor`): ``recoil-jetaxis`` with the further
 jets' exclusion cone about the leading jet closed; ``recoil-cone-deta``: the same with the
-further jets' eta relative to the leading jet's; ``recoil-cone-log``, ``recoil-cone-log-dq``,
-``recoil-cone-sqrt-dq``: other radial profiles of the closed cone, ``recoil-cones-log-dq``: the
-third jet's cone closed about the second jet (``recoil-cones-both-log-dq``: and about the
-leading one) (``-dq``: massless jets
-dequantised; ``-ratio``, ``-pair``, ``-bipolar``: other charts of the pT balance). All have
-D = 5 + 4 n.
+further jets' eta relative to the leading jet's; ``recoil-cone-log`` and
+``recoil-cone-sqrt-dq``: other radial profiles of the closed cone; ``recoil-cones-log-dq``: the
+third jet's cone closed about the second jet instead of the leading one;
+``recoil-cones-both-log-dq`` (the shipped default's): about both; ``-tight``: the cones' radius
+fitted closer to the smallest separation; ``-dq``: exactly massless jets dequantised;
+``-ratio``, ``-pair``, ``-bipolar``: other charts of the pT balance. All have D = 5 + 4 n.
 """
 
 from __future__ import annotations

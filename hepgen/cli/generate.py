@@ -139,7 +139,8 @@ def run(args: argparse.Namespace) -> int:
     _check_output(args.output)
     if args.threads:
         torch.set_num_threads(args.threads)
-    generator, extra = EventGenerator.load(args.model, model_overrides(args))
+    overrides = model_overrides(args)
+    generator, extra = EventGenerator.load(args.model, overrides)
     if args.no_symmetrize:
         generator.symmetries = ()
     discriminators = load_discriminators(generator.meta, extra) if args.reweight else {}
@@ -149,7 +150,7 @@ def run(args: argparse.Namespace) -> int:
             f"or run `hepgen fit-reweighter --model {args.model} --data TRAIN.root`)")
     # the norms fit-reweighter stored were computed from the generator as saved: recompute
     # them when this run samples differently (no symmetrisation, another device or shots)
-    as_saved = not (args.no_symmetrize or model_overrides(args))
+    as_saved = not (args.no_symmetrize or overrides)
     stored = stored_weight_norms(generator.meta) if as_saved else {}
     norms = (stored or weight_norms(generator, discriminators)) if discriminators else {}
     draws = args.posterior_draws or 0

@@ -85,13 +85,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "cone about the leading jet closed, quadratic or logarithmic profile; "
                         "recoil-cone-deta: that with relative eta; recoil-cone-log-dq: "
                         "recoil-cone-log with massless jets dequantised, the shipped "
-                        "default's; recoil-cone-sqrt-dq: that with a square-root profile, "
-                        "finite density at the cone's rim; recoil-cones-log-dq: the third "
-                        "jet's cone closed about the second jet instead, recoil-cones-both-"
-                        "log-dq: about both; recoil-cone-log-dq-pair: that with "
-                        "b - pT_j1, the dimuon pT of Z + 1 jet events, in place of the balance "
-                        "b); default: the "
-                        "config's 'representation', else particles")
+                        "fast generator's; recoil-cones-both-log-dq: that with the third "
+                        "jet's cone also closed about the second jet, the shipped default's; "
+                        "recoil-cones-log-dq: about the second jet only; recoil-cone-log-dq-"
+                        "pair: recoil-cone-log-dq with b - pT_j1, the dimuon pT of Z + 1 jet "
+                        "events, in place of the balance b; the other choices are studies, see "
+                        "hepgen.physics.representations); default: the config's "
+                        "'representation', else particles")
     parser.add_argument("--loss", choices=("nll", "mmd", "nll+mmd"),
                         help="training loss of the INN families: negative log-likelihood, "
                         "maximum mean discrepancy, or their sum (default nll; a config's "

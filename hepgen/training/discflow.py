@@ -159,6 +159,18 @@ class DiscriminatorEnsemble(_LogitWeights):
         return torch.stack([m(raw) for m in self.members]).mean(0)
 
 
+#: a multiplicity's discriminator: one network, or a cross-fitted ensemble
+AnyDiscriminator = Discriminator | DiscriminatorEnsemble
+
+
+def make_discriminator(names: list[str], hidden: int = 128, layers: int = 3,
+                       members: int = 1) -> AnyDiscriminator:
+    """One :class:`Discriminator` (``members`` = 1) or a :class:`DiscriminatorEnsemble`."""
+    if members == 1:
+        return Discriminator(names, hidden, layers)
+    return DiscriminatorEnsemble(names, hidden, layers, members)
+
+
 class DiscFlowStrategy:
     """:class:`~hepgen.training.trainer.WeightStrategy` for one jet multiplicity.
 
@@ -289,7 +301,7 @@ def balanced_bce(disc: Discriminator, truth: Tensor, fake: Tensor) -> float:
 
 def load_discriminators(
     meta: dict[str, Any], extra: dict[str, Tensor]
-) -> dict[int, Discriminator | DiscriminatorEnsemble]:
+) -> dict[int, AnyDiscriminator]:
     """The trained discriminators of a DiscFlow generator, from its ``generator.json`` meta
     and the extra tensors of ``weights.pt`` (``disc<n>.*``); empty for other generators."""
     info = meta.get("discflow")
@@ -298,10 +310,8 @@ def load_discriminators(
     cfg = DiscFlowConfig(**info["config"])
     discs = {}
     for key, names in info["observables"].items():
-        disc = (Discriminator(list(names), cfg.disc_hidden, cfg.disc_layers)
-                if cfg.disc_members == 1 else
-                DiscriminatorEnsemble(list(names), cfg.disc_hidden, cfg.disc_layers,
-                                      cfg.disc_members))
+        disc = make_discriminator(list(names), cfg.disc_hidden, cfg.disc_layers,
+                                  cfg.disc_members)
         prefix = f"disc{key}."
         disc.load_state_dict({k[len(prefix):]: v for k, v in extra.items()
                               if k.startswith(prefix)})
@@ -314,7 +324,7 @@ CALIBRATION_EVENTS = 20_000
 
 
 def weight_norms(generator: EventGenerator,
-                 discriminators: dict[int, Discriminator | DiscriminatorEnsemble],
+                 discriminators: dict[int, AnyDiscriminator],
                  seed: int = 12345) -> dict[int, float]:
     """Mean D/(1-D) per jet multiplicity on a fixed calibration sample
     (:data:`CALIBRATION_EVENTS` generated events of each multiplicity), so that reweighting keeps

@@ -29,11 +29,13 @@ from hepgen.generators.event import EventGenerator
 from hepgen.physics.errors import HepgenInputError
 from hepgen.physics.preprocessing import split_by_multiplicity
 from hepgen.training.discflow import (
+    AnyDiscriminator,
     DiscFlowConfig,
     Discriminator,
     DiscriminatorEnsemble,
     balanced_bce,
     discriminator_observables,
+    make_discriminator,
     train_discriminator,
     weight_norms,
 )
@@ -112,7 +114,7 @@ def fit_discriminator(disc: Discriminator, truth: Tensor, fake: Tensor, cfg: Rew
 def fit_reweighter(
     generator: EventGenerator, events: ak.Array, cfg: ReweighterConfig,
     on_multiplicity: Callable[[int, list[dict[str, float]]], None] | None = None,
-) -> dict[int, Discriminator | DiscriminatorEnsemble]:
+) -> dict[int, AnyDiscriminator]:
     """Fit one discriminator (or a cross-fitted ensemble of ``cfg.members``) per multiplicity
     of ``generator`` (training events ``events``),
     store them in ``generator.meta["discflow"]`` (with ``"posthoc": True``) and return them.
@@ -130,10 +132,9 @@ def fit_reweighter(
         fake_events = generator.sample_n_jets(n, n_fake, gen, rng)
         with torch.random.fork_rng():  # initial weights from the seed, not the global state
             torch.manual_seed(seed)
-            disc = (Discriminator(names, cfg.hidden, cfg.layers) if cfg.members == 1 else
-                    DiscriminatorEnsemble(names, cfg.hidden, cfg.layers, cfg.members))
+            disc = make_discriminator(names, cfg.hidden, cfg.layers, cfg.members)
         truth, fake = disc.encoder.raw(by_n[n]), disc.encoder.raw(fake_events)
-        members = disc.members if cfg.members > 1 else [disc]
+        members = disc.members if isinstance(disc, DiscriminatorEnsemble) else [disc]
         splits = zip(_folds(len(truth), cfg, gen), _folds(len(fake), cfg, gen), strict=True)
         history = []
         for k, (member, split) in enumerate(zip(members, splits, strict=True)):
@@ -169,7 +170,7 @@ def mean_best_bce(history: list[dict[str, float]]) -> float:
 
 
 def discriminator_tensors(
-    discs: dict[int, Discriminator | DiscriminatorEnsemble],
+    discs: dict[int, AnyDiscriminator],
 ) -> dict[str, Tensor]:
     """``disc<n>.<param>`` tensors, the layout :func:`~hepgen.training.discflow.
     load_discriminators` reads from ``weights.pt``."""
