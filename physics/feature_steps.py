@@ -547,8 +547,12 @@ class ConeSqueeze(FeatureStep):
     :attr:`R_IN_FRACTION`) of the
     smallest separation in the training data (0.95 x 0.378 for the shipped file: anti-kT with
     R = 0.4 measures distances in rapidity, so pseudorapidity separations can be slightly below
-    R), at most r_out / 2. Domain: every separation > r_in. ``r_out`` < pi keeps the disk inside
-    the phi range.
+    R), at most r_out / 2 and, with ``at_most`` (a squeeze earlier in the same chain), at most
+    that squeeze's fitted radius: anti-kT leaves a hole of the same R about every jet, and a
+    radius fitted on coordinates an earlier squeeze has already moved (the third jet pulled
+    towards the second can land closer to the leading jet than any physical third jet) would
+    come out larger than the physical one and exclude unseen events. Domain: every separation
+    > r_in. ``r_out`` < pi keeps the disk inside the phi range.
     """
 
     kind = "cone_squeeze"
@@ -560,8 +564,10 @@ class ConeSqueeze(FeatureStep):
 
     def __init__(self, name: str, dim: int, columns: Sequence[int], *,
                  r_out: float = 1.5, relative: bool = False, profile: str = "quadratic",
-                 r_in_fraction: float | None = None) -> None:
+                 r_in_fraction: float | None = None,
+                 at_most: ConeSqueeze | None = None) -> None:
         super().__init__(name, dim, columns)
+        self.at_most = at_most
         if profile not in self.PROFILES:
             raise ValueError(f"{name}: profile must be one of {self.PROFILES}, got {profile!r}")
         self.relative, self.profile = bool(relative), profile
@@ -583,6 +589,8 @@ class ConeSqueeze(FeatureStep):
         block = x[:, self.columns]
         require_finite(block, f"{self.name}.fit", "training features must be finite")
         self.r_in = min(self.r_in_fraction * float(self._radius(block).min()), 0.5 * self.r_out)
+        if self.at_most is not None:  # fitted before this step in the chain
+            self.r_in = min(self.r_in, self.at_most._fitted())
         if self.profile in self.R_OUT_OVER_R_IN:
             self.r_out = float(self.R_OUT_OVER_R_IN[self.profile] * self.r_in)
 
@@ -719,8 +727,9 @@ class FeatureChain:
         in one pass through the steps."""
         total = np.zeros(len(x))
         for step in self.steps:
+            y = step.forward(x)  # checks the domain before the log-det is evaluated there
             total += step.forward_log_det(x)
-            x = step.forward(x)
+            x = y
         return x, total
 
     def inverse(self, y: FloatArray) -> FloatArray:

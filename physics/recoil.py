@@ -319,10 +319,12 @@ class RecoilConePreprocessor(RecoilJetAxisPreprocessor):
             columns += [names.index(f"j{k}_{eta}"), names.index(f"j{k}_phi")]
         return [self._cone("cone_squeeze", columns, relative=self.RELATIVE_ETA)]
 
-    def _cone(self, name: str, columns: list[int], relative: bool = False) -> ConeSqueeze:
-        """A :class:`ConeSqueeze` with this representation's profile and radius fraction."""
+    def _cone(self, name: str, columns: list[int], relative: bool = False,
+              at_most: ConeSqueeze | None = None) -> ConeSqueeze:
+        """A :class:`ConeSqueeze` with this representation's profile and radius fraction (its
+        radius at most ``at_most``'s, a squeeze fitted before it)."""
         return ConeSqueeze(name, self.dim, columns, relative=relative, profile=self.CONE_PROFILE,
-                           r_in_fraction=self.CONE_R_IN_FRACTION)
+                           r_in_fraction=self.CONE_R_IN_FRACTION, at_most=at_most)
 
 
 class RecoilConeDeltaEtaPreprocessor(RecoilConePreprocessor):
@@ -370,22 +372,25 @@ class RecoilConesLogDequantPreprocessor(RecoilConeLogDequantPreprocessor):
     #: also close the third jet's cone about the leading jet, after the one about the second
     #: (RecoilConesBothLogDequantPreprocessor)
     THIRD_ABOUT_BOTH: ClassVar[bool] = False
+    #: the cone about the leading jet takes at most the radius of the one about the second
+    #: (RecoilConesSharedPreprocessor)
+    SHARED_RADIUS: ClassVar[bool] = False
 
     def _cone_steps(self) -> list[FeatureStep]:
         if self.n_jets < 3:
             return super()._cone_steps()
         col = {name: i for i, name in enumerate(self.feature_names)}
         azimuths = [col["j2_phi"], col["j3_phi"]]
-        steps: list[FeatureStep] = [
-            RelativeAzimuth("j3_phi_about_j2", self.dim, azimuths),
-            self._cone("cone_squeeze_j2", [col["j2_eta"], col["j3_eta"], col["j3_phi"]]),
-        ]
+        about_j2 = self._cone("cone_squeeze_j2", [col["j2_eta"], col["j3_eta"], col["j3_phi"]])
+        steps: list[FeatureStep] = [RelativeAzimuth("j3_phi_about_j2", self.dim, azimuths),
+                                    about_j2]
         further = ["j2"]
         if self.THIRD_ABOUT_BOTH:
             steps.append(RelativeAzimuth("j3_phi_about_j1", self.dim, azimuths, back=True))
             further.append("j3")
         about_j1 = [col["j1_eta"]] + [col[f"{j}_{v}"] for j in further for v in ("eta", "phi")]
-        return [*steps, self._cone("cone_squeeze", about_j1)]
+        return [*steps, self._cone("cone_squeeze", about_j1,
+                                   at_most=about_j2 if self.SHARED_RADIUS else None)]
 
 
 class RecoilConesBothLogDequantPreprocessor(RecoilConesLogDequantPreprocessor):
@@ -400,12 +405,28 @@ class RecoilConesBothLogDequantPreprocessor(RecoilConesLogDequantPreprocessor):
     (0.95 of 0.411), above the separation of one three-jet event of the test file and one of
     the 100,000-event selection sample, so ``feature_log_prob`` (a held-out NLL) raises on
     those files; the previous map fitted 0.359 over both further jets. Generation and
-    ``validate`` are unaffected. To mend at the next retraining: fit that radius on the
-    separations of all multiplicities (or a floor below R = 0.4)."""
+    ``validate`` are unaffected. Cause: that radius is fitted on the third jet's coordinates
+    *after* its squeeze about the second jet, which pulls it along the line to the second jet
+    and can bring it closer to the leading jet than any physical third jet (test file 0.386,
+    physical 0.411). Mended in ``recoil-cones-both-log-dq-shared``."""
 
     FORMAT: ClassVar[str] = "hepgen.preprocessing.RecoilConesBothLogDequantPreprocessor"
     REPRESENTATION: ClassVar[str] = "recoil-cones-both-log-dq"
     THIRD_ABOUT_BOTH: ClassVar[bool] = True
+
+
+class RecoilConesSharedPreprocessor(RecoilConesBothLogDequantPreprocessor):
+    """``recoil-cones-both-log-dq`` with the cone about the leading jet in the 3-jet map given
+    at most the radius of the cone about the second jet (fitted on physical separations;
+    ConeSqueeze ``at_most``): anti-kT's hole has the same R about every jet, and the radius
+    fitted on the squeezed third jets (0.391 on the shipped file) excluded one 3-jet event of
+    the test file and one of the selection sample, whose squeezed third jets land 0.386 from
+    the leading jet. Shared, both are 0.357 (0.95 of the smallest physical separation of the
+    second and third jets, 0.376); the 2-jet map is unchanged."""
+
+    FORMAT: ClassVar[str] = "hepgen.preprocessing.RecoilConesSharedPreprocessor"
+    REPRESENTATION: ClassVar[str] = "recoil-cones-both-log-dq-shared"
+    SHARED_RADIUS: ClassVar[bool] = True
 
 
 class RecoilConesBothTightPreprocessor(RecoilConesBothLogDequantPreprocessor):

@@ -13,8 +13,9 @@ jets' exclusion cone about the leading jet closed; ``recoil-cone-deta``: the sam
 further jets' eta relative to the leading jet's; ``recoil-cone-log`` and
 ``recoil-cone-sqrt-dq``: other radial profiles of the closed cone; ``recoil-cones-log-dq``: the
 third jet's cone closed about the second jet instead of the leading one;
-``recoil-cones-both-log-dq`` (the shipped default's): about both; ``-tight``: the cones' radius
-fitted closer to the smallest separation; ``-dq``: exactly massless jets dequantised;
+``recoil-cones-both-log-dq``: about both; ``-shared`` (the shipped default's): the cone about
+the leading jet with at most the radius of the one about the second; ``-tight``: the cones'
+radius fitted closer to the smallest separation; ``-dq``: exactly massless jets dequantised;
 ``-ratio``, ``-pair``, ``-bipolar``: other charts of the pT balance. All have D = 5 + 4 n.
 """
 
@@ -34,6 +35,7 @@ from hepgen.physics.recoil import (
     RecoilConesBothLogDequantPreprocessor,
     RecoilConesBothTightPreprocessor,
     RecoilConesLogDequantPreprocessor,
+    RecoilConesSharedPreprocessor,
     RecoilConeSqrtDequantPreprocessor,
     RecoilDeltaEtaPreprocessor,
     RecoilJetAxisPreprocessor,
@@ -54,6 +56,7 @@ REPRESENTATIONS: dict[str, type[EventPreprocessor]] = {
     "recoil-cones-log-dq": RecoilConesLogDequantPreprocessor,
     "recoil-cones-both-log-dq": RecoilConesBothLogDequantPreprocessor,
     "recoil-cones-both-log-dq-tight": RecoilConesBothTightPreprocessor,
+    "recoil-cones-both-log-dq-shared": RecoilConesSharedPreprocessor,
     "recoil-cone-log-dq-ratio": RecoilConeLogDequantRatioPreprocessor,
     "recoil-cone-log-dq-pair": RecoilConeLogDequantPairPreprocessor,
     "recoil-cone-log-dq-bipolar": RecoilConeLogDequantBipolarPreprocessor,

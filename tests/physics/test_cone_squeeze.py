@@ -167,3 +167,46 @@ def test_shipped_data_the_cone_is_closed():
     # everything but the second jet's eta and phi is the recoil-jetaxis kinematics
     same = [i for i, n in enumerate(names) if n not in ("j2_eta", "j2_phi")]
     np.testing.assert_array_equal(k_cone[:, same], k_axis[:, same])
+
+
+def test_at_most_caps_the_radius_by_an_earlier_squeeze():
+    """``at_most``: the radius is the smaller of its own fit and the earlier squeeze's."""
+    near, far = _points(2000, 3, r_in=0.4), _points(2000, 4, r_in=0.8)
+    first = ConeSqueeze("first", 6, [0, 1, 2, 3, 4], profile="log")
+    first.fit(near)  # separations from 0.4
+    capped = ConeSqueeze("capped", 6, [0, 1, 2, 3, 4], profile="log", at_most=first)
+    free = ConeSqueeze("free", 6, [0, 1, 2, 3, 4], profile="log")
+    capped.fit(far), free.fit(far)  # separations from 0.8
+    assert free.r_in > first.r_in  # its own fit alone would be larger ...
+    assert capped.r_in == first.r_in  # ... the cap takes the earlier radius
+    assert capped.r_out == pytest.approx(np.e * first.r_in)
+    roomy = ConeSqueeze("roomy", 6, [0, 1, 2], at_most=_step(r_in=1.0))
+    roomy.fit(near)  # a cap above its own fit changes nothing
+    assert roomy.r_in == pytest.approx(ConeSqueeze.R_IN_FRACTION * np.hypot(
+        near[:, 1] - near[:, 0], near[:, 2]).min())
+
+
+def test_shared_radius_keeps_the_test_files_three_jet_events_in_the_domain():
+    """Regression (shipped files): fitted on the training file's core 3-jet events, the cone
+    about the leading jet of recoil-cones-both-log-dq (radius fitted on the third jets after
+    their squeeze about the second jet) excludes a 3-jet event of the test file;
+    recoil-cones-both-log-dq-shared caps it at the radius about the second jet and maps all."""
+    from hepgen.physics.dressing import dress
+    from hepgen.physics.recoil import (
+        RecoilConesBothLogDequantPreprocessor,
+        RecoilConesSharedPreprocessor,
+    )
+
+    def core3(path: Path):
+        return split_by_multiplicity(dress(read_events(path)[0], 0.2)[0])[3]
+    train, test = core3(TRAIN), core3(TRAIN.with_name("zjets_test.root"))
+    both = RecoilConesBothLogDequantPreprocessor(3).fit(train)
+    shared = RecoilConesSharedPreprocessor(3).fit(train)
+    radius = {p: {s.name: s.r_in for s in p.chain.steps if isinstance(s, ConeSqueeze)}
+              for p in (both, shared)}
+    assert radius[both]["cone_squeeze"] > radius[both]["cone_squeeze_j2"]
+    assert radius[shared]["cone_squeeze"] == radius[shared]["cone_squeeze_j2"]
+    with pytest.raises(ValueError, match="outside the domain"):
+        both.forward(test)
+    y, log_det = shared.forward_and_log_det(test)
+    assert np.isfinite(y).all() and np.isfinite(log_det).all() and len(y) == len(test)

@@ -34,6 +34,7 @@ from hepgen.physics.recoil import (
     RecoilConesBothLogDequantPreprocessor,
     RecoilConesBothTightPreprocessor,
     RecoilConesLogDequantPreprocessor,
+    RecoilConesSharedPreprocessor,
     RecoilConeSqrtDequantPreprocessor,
     RecoilDeltaEtaPreprocessor,
     RecoilJetAxisPreprocessor,
@@ -61,7 +62,8 @@ CLASSES = [RecoilPreprocessor, RecoilDeltaEtaPreprocessor, RecoilJetAxisPreproce
            RecoilConeLogDequantPreprocessor, RecoilConeLogDequantRatioPreprocessor,
            RecoilConeLogDequantPairPreprocessor, RecoilConeLogDequantBipolarPreprocessor,
            RecoilConeSqrtDequantPreprocessor, RecoilConesLogDequantPreprocessor,
-           RecoilConesBothLogDequantPreprocessor, RecoilConesBothTightPreprocessor]
+           RecoilConesBothLogDequantPreprocessor, RecoilConesBothTightPreprocessor,
+           RecoilConesSharedPreprocessor]
 
 
 @functools.cache
@@ -228,7 +230,8 @@ def test_registry_save_load_and_errors(tmp_path):
                                     "recoil-cone-log-dq", "recoil-cone-log-dq-ratio",
                                     "recoil-cone-log-dq-pair", "recoil-cone-log-dq-bipolar",
                                     "recoil-cone-sqrt-dq", "recoil-cones-log-dq",
-                                    "recoil-cones-both-log-dq", "recoil-cones-both-log-dq-tight"}
+                                    "recoil-cones-both-log-dq", "recoil-cones-both-log-dq-tight",
+                                    "recoil-cones-both-log-dq-shared"}
     assert {name for name, cls in REPRESENTATIONS.items() if cls.COORDINATES == "recoil"} == (
         set(REPRESENTATIONS) - {"particles"})
     cone = make_preprocessor(2, "recoil-cone").fit(events)
