@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+import bench_generators
 import numpy as np
 from _common import save_json, table, update_section
 from bench_generators import RUNS, evaluate, summarise
@@ -36,7 +37,10 @@ def main() -> None:
                         help="run directories under runs/ ('<run>+rw': with --reweight)")
     parser.add_argument("--seeds", default="1,2,3")
     parser.add_argument("--n", type=int, default=1_000_000)
+    parser.add_argument("--from-reports", action="store_true",
+                        help="summarise the spread_* reports already in runs/ where they exist")
     args = parser.parse_args()
+    bench_generators.FROM_REPORTS = args.from_reports
     seeds = [int(s) for s in args.seeds.split(",")]
     results = {m: spread(m, seeds, args.n) for m in args.models.split(",")}
     rows = []
