@@ -441,8 +441,8 @@ class RecoilConesBothTightPreprocessor(RecoilConesBothLogDequantPreprocessor):
 
 class RecoilConeSqrtDequantPreprocessor(RecoilConeLogDequantPreprocessor):
     """``recoil-cone-log-dq`` with the square-root squeeze profile (ConeSqueeze
-    ``profile="sqrt"``: r' = 2 sqrt(r_in (r - r_in)), r_out = 2 r_in), which keeps a finite
-    density at the rim finite at the origin. Measured much worse (benchmarks/RESULTS.md,
+    ``profile="sqrt"``: r' = 2 sqrt(r_in (r - r_in)), r_out = 2 r_in), which maps a finite
+    density at the rim to a finite density at the origin. Measured much worse (benchmarks/RESULTS.md,
     "Closing the jet-clustering cones": the data's density vanishes at the rim, so this map
     digs a hole about the origin); kept as a study."""
 

@@ -191,14 +191,14 @@ def test_shared_radius_keeps_the_test_files_three_jet_events_in_the_domain():
     about the leading jet of recoil-cones-both-log-dq (radius fitted on the third jets after
     their squeeze about the second jet) excludes a 3-jet event of the test file;
     recoil-cones-both-log-dq-shared caps it at the radius about the second jet and maps all."""
-    from hepgen.physics.dressing import dress
+    from hepgen.physics.dressing import DRESSING_RADIUS, dress
     from hepgen.physics.recoil import (
         RecoilConesBothLogDequantPreprocessor,
         RecoilConesSharedPreprocessor,
     )
 
     def core3(path: Path):
-        return split_by_multiplicity(dress(read_events(path)[0], 0.2)[0])[3]
+        return split_by_multiplicity(dress(read_events(path)[0], DRESSING_RADIUS)[0])[3]
     train, test = core3(TRAIN), core3(TRAIN.with_name("zjets_test.root"))
     both = RecoilConesBothLogDequantPreprocessor(3).fit(train)
     shared = RecoilConesSharedPreprocessor(3).fit(train)
