@@ -19,17 +19,39 @@ import argparse
 import json
 import shutil
 import sys
+from pathlib import Path
 
 import bench_generators
 import numpy as np
 from _common import save_json, table, update_section
-from bench_generators import HEPGEN, RUNS, TRAIN_FILE, config_path, evaluate, sh, summarise
+from bench_generators import HEPGEN, ROOT, RUNS, TRAIN_FILE, config_path, evaluate, sh, summarise
 from bench_reweighter import SELECTION, selection_file
 
 #: units that see no further jet, taken from the base run
 SHARED_UNITS = ("chain1", "chain1_m1", "fsr_decision", "fsr_kinematics")
+#: bases that are shipped generators (no run directory: their units are written from the
+#: saved networks)
+SHIPPED = {"default": ROOT / "data_samples" / "default_generator"}
 #: the observables this study is about (first column of the table: the worst region)
 SEPARATIONS = ("dR_j1_j2", "dR_j1_j3", "dR_j2_j3", "dphi_j2_j3", "m_jj")
+
+
+def seed_units(generator_dir: Path, run_dir: Path) -> None:
+    """Write the finished-unit files (``<unit>/done.pt``) of :data:`SHARED_UNITS` into
+    ``run_dir`` from a saved generator's networks, so ``hepgen train --resume`` keeps them
+    (a shipped generator has no run directory)."""
+    import torch
+
+    from hepgen.generators.event import EventGenerator
+
+    generator, _ = EventGenerator.load(generator_dir)
+    networks = {name: model for name, _, _, model in generator.training_networks()}
+    networks.update({"fsr_decision": generator.fsr.decision,
+                     "fsr_kinematics": generator.fsr.kinematics})
+    for unit in SHARED_UNITS:
+        (run_dir / unit).mkdir()
+        state = {f"model.{k}": v for k, v in networks[unit].state_dict().items()}
+        torch.save(state, run_dir / unit / "done.pt")
 
 
 def train(model: str, base: str) -> float:
@@ -41,6 +63,8 @@ def train(model: str, base: str) -> float:
         return json.loads((run_dir / "run.json").read_text())["meta"]["train_seconds"]
     shutil.rmtree(run_dir, ignore_errors=True)
     run_dir.mkdir()
+    if base in SHIPPED:
+        seed_units(SHIPPED[base], run_dir)
     for unit in SHARED_UNITS:
         if (RUNS / base / unit).exists():
             shutil.copytree(RUNS / base / unit, run_dir / unit)
@@ -50,7 +74,8 @@ def train(model: str, base: str) -> float:
 
 
 def figures(model: str, n: int, seed: int) -> dict:
-    res = evaluate(RUNS / model, f"sel_{model}", n, [], seed=seed, reference=SELECTION,
+    res = evaluate(SHIPPED.get(model, RUNS / model), f"sel_{model}", n, [], seed=seed,
+                   reference=SELECTION,
                    label="selection", report_prefix="report_", validate_extra=("--no-plots",))
     return summarise(res["metrics"])
 

@@ -65,6 +65,7 @@ from hepgen.physics.preprocessing import (
     jagged_array,
     regular_array,
 )
+from hepgen.physics.radial_profile import RadialProfile
 from hepgen.physics.two_body import (
     decay,
     four_vector,
@@ -429,6 +430,25 @@ class RecoilConesSharedPreprocessor(RecoilConesBothLogDequantPreprocessor):
     SHARED_RADIUS: ClassVar[bool] = True
 
 
+class RecoilConesSharedFlatPreprocessor(RecoilConesSharedPreprocessor):
+    """``recoil-cones-both-log-dq-shared`` with the further jets' radial profile inside the
+    squeezed disk about the leading jet mapped onto a ring-free target fitted on the training
+    data (:class:`~hepgen.physics.radial_profile.RadialProfile`, after the squeeze about the
+    leading jet): the collinear ring just outside the leading jet's cone, which the flows
+    under-fill with every radial profile of the squeeze alone, becomes a smooth radial density.
+    Stage 1 (Z + 1 jet) is unchanged (study)."""
+
+    FORMAT: ClassVar[str] = "hepgen.preprocessing.RecoilConesSharedFlatPreprocessor"
+    REPRESENTATION: ClassVar[str] = "recoil-cones-shared-flat"
+
+    def _cone_steps(self) -> list[FeatureStep]:
+        steps = super()._cone_steps()
+        about_j1 = steps[-1]  # the squeeze about the leading jet, last in every map
+        assert isinstance(about_j1, ConeSqueeze)
+        return [*steps, RadialProfile("radial_profile", self.dim, about_j1.columns,
+                                      disk=about_j1)]
+
+
 class RecoilConesBothTightPreprocessor(RecoilConesBothLogDequantPreprocessor):
     """``recoil-cones-both-log-dq`` with the cones' radius fitted at 0.99 instead of 0.95 of
     the smallest training separation: the empty ring between the fitted radius and the data's
@@ -442,9 +462,9 @@ class RecoilConesBothTightPreprocessor(RecoilConesBothLogDequantPreprocessor):
 class RecoilConeSqrtDequantPreprocessor(RecoilConeLogDequantPreprocessor):
     """``recoil-cone-log-dq`` with the square-root squeeze profile (ConeSqueeze
     ``profile="sqrt"``: r' = 2 sqrt(r_in (r - r_in)), r_out = 2 r_in), which maps a finite
-    density at the rim to a finite density at the origin. Measured much worse (benchmarks/RESULTS.md,
-    "Closing the jet-clustering cones": the data's density vanishes at the rim, so this map
-    digs a hole about the origin); kept as a study."""
+    density at the rim to a finite density at the origin. Measured much worse
+    (benchmarks/RESULTS.md, "Closing the jet-clustering cones": the data's density vanishes at
+    the rim, so this map digs a hole about the origin); kept as a study."""
 
     FORMAT: ClassVar[str] = "hepgen.preprocessing.RecoilConeSqrtDequantPreprocessor"
     REPRESENTATION: ClassVar[str] = "recoil-cone-sqrt-dq"

@@ -15,8 +15,11 @@ further jets' eta relative to the leading jet's; ``recoil-cone-log`` and
 third jet's cone closed about the second jet instead of the leading one;
 ``recoil-cones-both-log-dq``: about both; ``-shared`` (the shipped generators'): the cone about
 the leading jet with at most the radius of the one about the second; ``-tight``: the cones'
-radius fitted closer to the smallest separation; ``-dq``: exactly massless jets dequantised;
-``-ratio``, ``-pair``, ``-bipolar``: other charts of the pT balance. All have D = 5 + 4 n.
+radius fitted closer to the smallest separation; ``recoil-cones-shared-flat``: ``-shared`` with
+the radial profile inside the leading jet's squeezed disk fitted on the training data
+(:class:`~hepgen.physics.radial_profile.RadialProfile`); ``-dq``: exactly massless jets
+dequantised; ``-ratio``, ``-pair``, ``-bipolar``: other charts of the pT balance. All have
+D = 5 + 4 n.
 """
 
 from __future__ import annotations
@@ -35,8 +38,9 @@ from hepgen.physics.recoil import (
     RecoilConesBothLogDequantPreprocessor,
     RecoilConesBothTightPreprocessor,
     RecoilConesLogDequantPreprocessor,
-    RecoilConesSharedPreprocessor,
     RecoilConeSqrtDequantPreprocessor,
+    RecoilConesSharedFlatPreprocessor,
+    RecoilConesSharedPreprocessor,
     RecoilDeltaEtaPreprocessor,
     RecoilJetAxisPreprocessor,
     RecoilPreprocessor,
@@ -57,6 +61,7 @@ REPRESENTATIONS: dict[str, type[EventPreprocessor]] = {
     "recoil-cones-both-log-dq": RecoilConesBothLogDequantPreprocessor,
     "recoil-cones-both-log-dq-tight": RecoilConesBothTightPreprocessor,
     "recoil-cones-both-log-dq-shared": RecoilConesSharedPreprocessor,
+    "recoil-cones-shared-flat": RecoilConesSharedFlatPreprocessor,
     "recoil-cone-log-dq-ratio": RecoilConeLogDequantRatioPreprocessor,
     "recoil-cone-log-dq-pair": RecoilConeLogDequantPairPreprocessor,
     "recoil-cone-log-dq-bipolar": RecoilConeLogDequantBipolarPreprocessor,

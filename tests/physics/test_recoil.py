@@ -34,8 +34,9 @@ from hepgen.physics.recoil import (
     RecoilConesBothLogDequantPreprocessor,
     RecoilConesBothTightPreprocessor,
     RecoilConesLogDequantPreprocessor,
-    RecoilConesSharedPreprocessor,
     RecoilConeSqrtDequantPreprocessor,
+    RecoilConesSharedFlatPreprocessor,
+    RecoilConesSharedPreprocessor,
     RecoilDeltaEtaPreprocessor,
     RecoilJetAxisPreprocessor,
     RecoilPreprocessor,
@@ -63,7 +64,7 @@ CLASSES = [RecoilPreprocessor, RecoilDeltaEtaPreprocessor, RecoilJetAxisPreproce
            RecoilConeLogDequantPairPreprocessor, RecoilConeLogDequantBipolarPreprocessor,
            RecoilConeSqrtDequantPreprocessor, RecoilConesLogDequantPreprocessor,
            RecoilConesBothLogDequantPreprocessor, RecoilConesBothTightPreprocessor,
-           RecoilConesSharedPreprocessor]
+           RecoilConesSharedPreprocessor, RecoilConesSharedFlatPreprocessor]
 
 
 @functools.cache
@@ -231,7 +232,8 @@ def test_registry_save_load_and_errors(tmp_path):
                                     "recoil-cone-log-dq-pair", "recoil-cone-log-dq-bipolar",
                                     "recoil-cone-sqrt-dq", "recoil-cones-log-dq",
                                     "recoil-cones-both-log-dq", "recoil-cones-both-log-dq-tight",
-                                    "recoil-cones-both-log-dq-shared"}
+                                    "recoil-cones-both-log-dq-shared",
+                                    "recoil-cones-shared-flat"}
     assert {name for name, cls in REPRESENTATIONS.items() if cls.COORDINATES == "recoil"} == (
         set(REPRESENTATIONS) - {"particles"})
     cone = make_preprocessor(2, "recoil-cone").fit(events)
