@@ -89,6 +89,8 @@ def main() -> None:
     parser.add_argument("--from-reports", action="store_true",
                         help="summarise reports already in runs/ where they exist")
     parser.add_argument("--no-results-md", action="store_true")
+    parser.add_argument("--json-name", default="cones",
+                        help="results/<name>.json (another name keeps the section's json)")
     args = parser.parse_args()
     bench_generators.FROM_REPORTS = args.from_reports
 
@@ -114,7 +116,7 @@ def main() -> None:
         "(observable, region) histograms. Runs other than the base retrain only the j2 and j3 "
         "stages (benchmarks/configs/<run>.json; one thread, the other core busy).\n")
     print(body)
-    save_json("cones", {"results": results})
+    save_json(args.json_name, {"results": results})
     if not args.no_results_md:
         update_section("cones", "Closing the jet-clustering cones (selection sample)", body)
 

@@ -268,12 +268,15 @@ def decision_features(core: ak.Array | Objects) -> np.ndarray:
     first, second = (vector.array({"pt": mu["pt"][:, a], "eta": mu["eta"][:, a],
                                    "phi": mu["phi"][:, a],
                                    "mass": np.full(len(objects), MUON_MASS)}) for a in (0, 1))
-    pair = first + second
+    # a pair is at least 2 m_mu heavy; rounding can give a generated near-collinear pair a
+    # mass^2 below zero (seen once per 10^6 events: log of a negative number)
+    pair_mass = np.maximum(np.nan_to_num(np.asarray((first + second).mass, dtype=np.float64),
+                                         nan=2.0 * MUON_MASS), 2.0 * MUON_MASS)
     dr = [np.nan_to_num(delta_r(mu["eta"][:, a], mu["phi"][:, a], jets["eta"][:, k],
                                 jets["phi"][:, k]), nan=NO_JET_DR)
           for a in (0, 1) for k in (0, 1)]
     return np.stack([np.log(mu["pt"][:, 0]), np.abs(mu["eta"][:, 0]), np.log(mu["pt"][:, 1]),
-                     np.abs(mu["eta"][:, 1]), np.log(pair.mass),
+                     np.abs(mu["eta"][:, 1]), np.log(pair_mass),
                      np.log(jets["pt"][:, 0]), dr[0], dr[2], dr[1], dr[3],
                      (objects.n_jets >= 2).astype(float)], axis=1)
 

@@ -22,7 +22,14 @@ import awkward as ak
 import numpy as np
 import vector
 
-from hepgen.physics.constants import JET_ABS_ETA_MAX, JET_PT_MIN, MAX_JETS, MIN_JETS, MUON_MASS
+from hepgen.physics.constants import (
+    JET_ABS_ETA_MAX,
+    JET_PT_MIN,
+    MAX_JETS,
+    MIN_JETS,
+    MUON_MASS,
+    SQRT_S,
+)
 from hepgen.physics.errors import HepgenInputError, HepgenNoEventsError
 
 vector.register_awkward()
@@ -239,13 +246,20 @@ def require_events(events: ak.Array, source: str, report: SelectionReport | None
 def in_reference_phase_space(events: ak.Array) -> np.ndarray:
     """Events inside the phase space of the reference data set ``zjets-13tev``: every jet with
     pT >= JET_PT_MIN and |eta| < JET_ABS_ETA_MAX and mass >= 0, MIN_JETS <= n_jets <= MAX_JETS,
-    all muon and jet pT, eta, phi finite. Returns bool (N,)."""
+    all muon and jet pT, eta, phi finite, and no muon or jet with more energy than a beam,
+    SQRT_S / 2 (in the pp centre-of-mass frame no final-state particle can carry more; the
+    reference files' most energetic muon has 4.9 TeV, while a flow's far tail can put a
+    muon at |eta| = 13 with 10^8 GeV: measured for the shipped default 42 such events in 10^6
+    generated). Returns bool (N,)."""
     jets, muons = events.Jet, events.Muon
     ok = ak.all(jets.pt >= JET_PT_MIN, axis=1) & ak.all(abs(jets.eta) < JET_ABS_ETA_MAX, axis=1)
     ok = ok & ak.all(jets.mass >= 0, axis=1)
     for collection in (jets, muons):
         for name in ("pt", "eta", "phi"):
             ok = ok & ak.all(np.isfinite(collection[name]), axis=1)
+    for collection, mass in ((jets, jets.mass), (muons, MUON_MASS)):
+        energy = np.hypot(collection.pt * np.cosh(collection.eta), mass)
+        ok = ok & ak.all(energy <= SQRT_S / 2, axis=1)
     counts = n_jets(events)
     return ak.to_numpy(ok) & (counts >= MIN_JETS) & (counts <= MAX_JETS)
 

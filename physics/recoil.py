@@ -381,16 +381,19 @@ class RecoilConesLogDequantPreprocessor(RecoilConeLogDequantPreprocessor):
         if self.n_jets < 3:
             return super()._cone_steps()
         col = {name: i for i, name in enumerate(self.feature_names)}
+        eta = "deta" if self.RELATIVE_ETA else "eta"  # eta_3 - eta_2 either way
         azimuths = [col["j2_phi"], col["j3_phi"]]
-        about_j2 = self._cone("cone_squeeze_j2", [col["j2_eta"], col["j3_eta"], col["j3_phi"]])
+        about_j2 = self._cone("cone_squeeze_j2",
+                              [col[f"j2_{eta}"], col[f"j3_{eta}"], col["j3_phi"]])
         steps: list[FeatureStep] = [RelativeAzimuth("j3_phi_about_j2", self.dim, azimuths),
                                     about_j2]
         further = ["j2"]
         if self.THIRD_ABOUT_BOTH:
             steps.append(RelativeAzimuth("j3_phi_about_j1", self.dim, azimuths, back=True))
             further.append("j3")
-        about_j1 = [col["j1_eta"]] + [col[f"{j}_{v}"] for j in further for v in ("eta", "phi")]
-        return [*steps, self._cone("cone_squeeze", about_j1,
+        about_j1 = (([] if self.RELATIVE_ETA else [col["j1_eta"]])
+                    + [col[f"{j}_{v}"] for j in further for v in (eta, "phi")])
+        return [*steps, self._cone("cone_squeeze", about_j1, relative=self.RELATIVE_ETA,
                                    at_most=about_j2 if self.SHARED_RADIUS else None)]
 
 
@@ -447,6 +450,17 @@ class RecoilConesSharedFlatPreprocessor(RecoilConesSharedPreprocessor):
         assert isinstance(about_j1, ConeSqueeze)
         return [*steps, RadialProfile("radial_profile", self.dim, about_j1.columns,
                                       disk=about_j1)]
+
+
+class RecoilConesSharedDeltaEtaPreprocessor(RecoilConesSharedPreprocessor):
+    """``recoil-cones-both-log-dq-shared`` with the further jets' pseudorapidity relative to
+    the leading jet's (``j<k>_deta``, as ``recoil-deta``): the squeezed disk about the leading
+    jet, with its collinear ring, sits at the origin of every event's (deta, phi) plane
+    instead of at eta_1, a position the j2 stage's conditioner must learn to follow (study)."""
+
+    FORMAT: ClassVar[str] = "hepgen.preprocessing.RecoilConesSharedDeltaEtaPreprocessor"
+    REPRESENTATION: ClassVar[str] = "recoil-cones-shared-deta"
+    RELATIVE_ETA: ClassVar[bool] = True
 
 
 class RecoilConesBothTightPreprocessor(RecoilConesBothLogDequantPreprocessor):

@@ -17,7 +17,8 @@ third jet's cone closed about the second jet instead of the leading one;
 the leading jet with at most the radius of the one about the second; ``-tight``: the cones'
 radius fitted closer to the smallest separation; ``recoil-cones-shared-flat``: ``-shared`` with
 the radial profile inside the leading jet's squeezed disk fitted on the training data
-(:class:`~hepgen.physics.radial_profile.RadialProfile`); ``-dq``: exactly massless jets
+(:class:`~hepgen.physics.radial_profile.RadialProfile`); ``recoil-cones-shared-deta``: with the
+further jets' eta relative to the leading jet's; ``-dq``: exactly massless jets
 dequantised; ``-ratio``, ``-pair``, ``-bipolar``: other charts of the pT balance. All have
 D = 5 + 4 n.
 """
@@ -39,6 +40,7 @@ from hepgen.physics.recoil import (
     RecoilConesBothTightPreprocessor,
     RecoilConesLogDequantPreprocessor,
     RecoilConeSqrtDequantPreprocessor,
+    RecoilConesSharedDeltaEtaPreprocessor,
     RecoilConesSharedFlatPreprocessor,
     RecoilConesSharedPreprocessor,
     RecoilDeltaEtaPreprocessor,
@@ -62,6 +64,7 @@ REPRESENTATIONS: dict[str, type[EventPreprocessor]] = {
     "recoil-cones-both-log-dq-tight": RecoilConesBothTightPreprocessor,
     "recoil-cones-both-log-dq-shared": RecoilConesSharedPreprocessor,
     "recoil-cones-shared-flat": RecoilConesSharedFlatPreprocessor,
+    "recoil-cones-shared-deta": RecoilConesSharedDeltaEtaPreprocessor,
     "recoil-cone-log-dq-ratio": RecoilConeLogDequantRatioPreprocessor,
     "recoil-cone-log-dq-pair": RecoilConeLogDequantPairPreprocessor,
     "recoil-cone-log-dq-bipolar": RecoilConeLogDequantBipolarPreprocessor,

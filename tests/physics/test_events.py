@@ -113,3 +113,14 @@ def test_reference_phase_space_cuts_each_condition():
     got = in_reference_phase_space(build_events(muons, jets))
     np.testing.assert_array_equal(got, [True, False, False, False, False, True])
 
+
+def test_reference_phase_space_has_no_object_above_the_beam_energy():
+    """sqrt(s) / 2 = 6.5 TeV bounds every final-state energy: 100 GeV at eta 4.9 is 6.7 TeV,
+    a 50 GeV muon at eta 6 is 10 TeV, at eta 5.5 6.1 TeV."""
+    muons = _muons([[50.0, 40.0]] * 4, [[1, -1]] * 4)
+    muons["eta"] = ak.Array([[0.0, 0.0], [0.0, 0.0], [6.0, 0.0], [5.5, 0.0]])
+    jets = _jets([[100.0]] * 4)
+    jets["eta"] = ak.Array([[4.5], [4.9], [0.0], [0.0]])
+    got = in_reference_phase_space(build_events(muons, jets))
+    np.testing.assert_array_equal(got, [True, False, False, True])
+

@@ -35,6 +35,7 @@ from hepgen.physics.recoil import (
     RecoilConesBothTightPreprocessor,
     RecoilConesLogDequantPreprocessor,
     RecoilConeSqrtDequantPreprocessor,
+    RecoilConesSharedDeltaEtaPreprocessor,
     RecoilConesSharedFlatPreprocessor,
     RecoilConesSharedPreprocessor,
     RecoilDeltaEtaPreprocessor,
@@ -64,7 +65,8 @@ CLASSES = [RecoilPreprocessor, RecoilDeltaEtaPreprocessor, RecoilJetAxisPreproce
            RecoilConeLogDequantPairPreprocessor, RecoilConeLogDequantBipolarPreprocessor,
            RecoilConeSqrtDequantPreprocessor, RecoilConesLogDequantPreprocessor,
            RecoilConesBothLogDequantPreprocessor, RecoilConesBothTightPreprocessor,
-           RecoilConesSharedPreprocessor, RecoilConesSharedFlatPreprocessor]
+           RecoilConesSharedPreprocessor, RecoilConesSharedFlatPreprocessor,
+           RecoilConesSharedDeltaEtaPreprocessor]
 
 
 @functools.cache
@@ -233,7 +235,7 @@ def test_registry_save_load_and_errors(tmp_path):
                                     "recoil-cone-sqrt-dq", "recoil-cones-log-dq",
                                     "recoil-cones-both-log-dq", "recoil-cones-both-log-dq-tight",
                                     "recoil-cones-both-log-dq-shared",
-                                    "recoil-cones-shared-flat"}
+                                    "recoil-cones-shared-flat", "recoil-cones-shared-deta"}
     assert {name for name, cls in REPRESENTATIONS.items() if cls.COORDINATES == "recoil"} == (
         set(REPRESENTATIONS) - {"particles"})
     cone = make_preprocessor(2, "recoil-cone").fit(events)
