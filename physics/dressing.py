@@ -268,8 +268,8 @@ def decision_features(core: ak.Array | Objects) -> np.ndarray:
     first, second = (vector.array({"pt": mu["pt"][:, a], "eta": mu["eta"][:, a],
                                    "phi": mu["phi"][:, a],
                                    "mass": np.full(len(objects), MUON_MASS)}) for a in (0, 1))
-    # a pair is at least 2 m_mu heavy; rounding can give a generated near-collinear pair a
-    # mass^2 below zero (seen once per 10^6 events: log of a negative number)
+    # a pair is at least 2 m_mu heavy; rounding gave a pair far in a flow's tail (a muon at
+    # eta -13 with 10^8 GeV, before the generators' beam-energy check) a mass^2 below zero
     pair_mass = np.maximum(np.nan_to_num(np.asarray((first + second).mass, dtype=np.float64),
                                          nan=2.0 * MUON_MASS), 2.0 * MUON_MASS)
     dr = [np.nan_to_num(delta_r(mu["eta"][:, a], mu["phi"][:, a], jets["eta"][:, k],

@@ -257,9 +257,8 @@ def in_reference_phase_space(events: ak.Array) -> np.ndarray:
     for collection in (jets, muons):
         for name in ("pt", "eta", "phi"):
             ok = ok & ak.all(np.isfinite(collection[name]), axis=1)
-    for collection, mass in ((jets, jets.mass), (muons, MUON_MASS)):
-        energy = np.hypot(collection.pt * np.cosh(collection.eta), mass)
-        ok = ok & ak.all(energy <= SQRT_S / 2, axis=1)
+    for collection in (jets, muons):  # vector's energy of (pt, eta, phi, mass)
+        ok = ok & ak.all(collection.energy <= SQRT_S / 2, axis=1)
     counts = n_jets(events)
     return ak.to_numpy(ok) & (counts >= MIN_JETS) & (counts <= MAX_JETS)
 
