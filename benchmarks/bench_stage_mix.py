@@ -48,9 +48,11 @@ def source_dir(name: str) -> Path:
     return SHIPPED.get(name, RUNS / name)
 
 
-def stage_config(config: dict, k: int) -> dict:
-    """The feature-model config of chain stage k of a saved generator.json."""
-    return {**config["model_config"], **config.get("stage_model_config", {}).get(str(k), {})}
+def stage_config(path: Path, k: int) -> dict:
+    """The feature-model config of chain stage k of the generator saved in ``path``."""
+    from hepgen.generators.event import EventGenerator
+
+    return EventGenerator.load(path)[0].config_of_stage(k)
 
 
 def assemble(sources: dict[int, Path], splitter: Path, out: Path) -> Path:
@@ -69,8 +71,8 @@ def assemble(sources: dict[int, Path], splitter: Path, out: Path) -> Path:
             raise ValueError(f"{sources[k]}: preprocessing differs from {splitter}'s")
         if config["ensemble"][str(k)] != base["ensemble"][str(k)]:
             raise ValueError(f"{sources[k]}: stage {k} ensemble size differs from {splitter}'s")
-    config = {**base, "model_config": stage_config(configs[1], 1),
-              "stage_model_config": {str(k): stage_config(c, k) for k, c in configs.items()
+    config = {**base, "model_config": stage_config(sources[1], 1),
+              "stage_model_config": {str(k): stage_config(sources[k], k) for k in configs
                                      if k != 1},
               "meta": {**base["meta"], "assembled_from": {str(k): str(p)
                                                           for k, p in sources.items()}}}

@@ -25,6 +25,10 @@ stay in the kinematic coordinates.
 
 Columns: ``(eta_ref, eta_2, phi_2, eta_3, phi_3, ...)`` as the squeeze's (non-relative); one
 profile per further jet.
+
+Measured (``recoil-cones-shared-flat``, benchmarks/RESULTS.md, "Chain stages and the collinear
+ring"): the flow still under-fills the region just outside the cone once the ring is flat, so
+the deficit is not a matter of the radial marginal's shape; kept as a study.
 """
 
 from __future__ import annotations

@@ -439,7 +439,8 @@ class RecoilConesSharedFlatPreprocessor(RecoilConesSharedPreprocessor):
     data (:class:`~hepgen.physics.radial_profile.RadialProfile`, after the squeeze about the
     leading jet): the collinear ring just outside the leading jet's cone, which the flows
     under-fill with every radial profile of the squeeze alone, becomes a smooth radial density.
-    Stage 1 (Z + 1 jet) is unchanged (study)."""
+    Stage 1 (Z + 1 jet) is unchanged. Measured: the deficit moves but stays (study;
+    benchmarks/RESULTS.md, "Chain stages and the collinear ring")."""
 
     FORMAT: ClassVar[str] = "hepgen.preprocessing.RecoilConesSharedFlatPreprocessor"
     REPRESENTATION: ClassVar[str] = "recoil-cones-shared-flat"

@@ -9,6 +9,8 @@
   ``"uproot-Zmumu.root"``) taken from ``<repo>/../shared/data`` through
   ``skhep_testdata.data_path(name, cache_dir=...)``, or a skip with the reason. Set
   ``HEPGEN_TESTDATA_DOWNLOAD=1`` to let scikit-hep-testdata download files that are not there.
+- ``fd_log_det(step, x, h)``: log |det| of a feature step's Jacobian (hepgen.physics
+  feature steps: ``forward`` of an (N, D) array) at each row of ``x``, by central differences.
 - hypothesis: the ``ci`` profile (default) is derandomised, so a property test fails or passes
   the same way in every run and a failure found by CI reproduces; set
   ``HEPGEN_HYPOTHESIS_PROFILE=explore`` to search with fresh random examples locally.
@@ -138,3 +140,23 @@ def shared_data_path() -> Callable[[str], Path]:
             pytest.skip(f"test file {name} unavailable: {err}")
 
     return locate
+
+
+def _fd_log_det(step, x: np.ndarray, h: float = 1e-6) -> np.ndarray:
+    """log |det d step.forward / d x| (N,) by central differences in every column."""
+    out = np.empty(len(x))
+    for i in range(len(x)):
+        dim = x.shape[1]
+        jac = np.empty((dim, dim))
+        for j in range(dim):
+            up, down = x[i : i + 1].copy(), x[i : i + 1].copy()
+            up[0, j] += h
+            down[0, j] -= h
+            jac[:, j] = (step.forward(up) - step.forward(down))[0] / (2 * h)
+        out[i] = np.linalg.slogdet(jac)[1]
+    return out
+
+
+@pytest.fixture
+def fd_log_det() -> Callable[..., np.ndarray]:
+    return _fd_log_det

@@ -74,19 +74,10 @@ def test_cone_edge_goes_to_the_origin_and_the_disk_edge_stays(profile):
 
 
 @PROFILES
-def test_log_det_matches_finite_differences_and_is_continuous_at_r_out(profile):
+def test_log_det_matches_finite_differences_and_is_continuous_at_r_out(profile, fd_log_det):
     step = _step(profile=profile)
     x = _points(30, 2)
-    got = step.forward_log_det(x)
-    h = 1e-6
-    for i in range(len(x)):
-        jac = np.empty((6, 6))
-        for j in range(6):
-            up, down = x[i : i + 1].copy(), x[i : i + 1].copy()
-            up[0, j] += h
-            down[0, j] -= h
-            jac[:, j] = (step.forward(up) - step.forward(down))[0] / (2 * h)
-        assert got[i] == pytest.approx(np.linalg.slogdet(jac)[1], abs=1e-6)
+    np.testing.assert_allclose(step.forward_log_det(x), fd_log_det(step, x), atol=1e-6)
     r_out = step.r_out
     edge = np.array([[0.0, r_out - 1e-9, 0.0, 3.0, 0.0, 0.0],
                      [0.0, r_out + 1e-9, 0.0, 3.0, 0.0, 0.0]])
