@@ -250,15 +250,24 @@ def in_reference_phase_space(events: ak.Array) -> np.ndarray:
     SQRT_S / 2 (in the pp centre-of-mass frame no final-state particle can carry more; the
     reference files' most energetic muon has 4.9 TeV, while a flow's far tail can put a
     muon at |eta| = 13 with 10^8 GeV: measured for the shipped default 42 such events in 10^6
-    generated). Returns bool (N,)."""
-    jets, muons = events.Jet, events.Muon
-    ok = ak.all(jets.pt >= JET_PT_MIN, axis=1) & ak.all(abs(jets.eta) < JET_ABS_ETA_MAX, axis=1)
-    ok = ok & ak.all(jets.mass >= 0, axis=1)
-    for collection in (jets, muons):
-        for name in ("pt", "eta", "phi"):
-            ok = ok & ak.all(np.isfinite(collection[name]), axis=1)
-    for collection in (jets, muons):  # vector's energy of (pt, eta, phi, mass)
-        ok = ok & ak.all(collection.energy <= SQRT_S / 2, axis=1)
+    generated). Returns bool (N,).
+
+    Evaluated on the flat object arrays (this runs on every generated chunk: twice as fast as
+    per-field awkward reductions with vector's energy)."""
     counts = n_jets(events)
-    return ak.to_numpy(ok) & (counts >= MIN_JETS) & (counts <= MAX_JETS)
+    bad = np.zeros(len(events), dtype=bool)
+    for collection, is_jet in ((events.Jet, True), (events.Muon, False)):
+        flat = {f: ak.to_numpy(ak.flatten(collection[f])).astype(np.float64, copy=False)
+                for f in ("pt", "eta", "phi", *(("mass",) if is_jet else ()))}
+        mass = flat["mass"] if is_jet else MUON_MASS
+        with np.errstate(over="ignore", invalid="ignore"):  # cosh(huge) -> inf: rejected
+            energy2 = np.square(flat["pt"] * np.cosh(flat["eta"])) + np.square(mass)
+            ok = (np.isfinite(flat["pt"]) & np.isfinite(flat["eta"]) & np.isfinite(flat["phi"])
+                  & (energy2 <= (SQRT_S / 2) ** 2))
+            if is_jet:
+                ok &= ((flat["pt"] >= JET_PT_MIN) & (np.abs(flat["eta"]) < JET_ABS_ETA_MAX)
+                       & (flat["mass"] >= 0))
+        owner = np.repeat(np.arange(len(events)), ak.to_numpy(ak.num(collection, axis=1)))
+        bad |= np.bincount(owner, weights=~ok, minlength=len(events)) > 0
+    return ~bad & (counts >= MIN_JETS) & (counts <= MAX_JETS)
 
