@@ -124,3 +124,13 @@ def test_reference_phase_space_has_no_object_above_the_beam_energy():
     got = in_reference_phase_space(build_events(muons, jets))
     np.testing.assert_array_equal(got, [True, False, False, True])
 
+
+def test_reference_phase_space_rejects_non_finite_kinematics():
+    muons = _muons([[50.0, 40.0]] * 4, [[1, -1]] * 4)
+    muons["phi"] = ak.Array([[0.0, 0.0], [0.0, np.nan], [0.0, 0.0], [0.0, 0.0]])
+    muons["eta"] = ak.Array([[0.0, 0.0], [0.0, 0.0], [np.inf, 0.0], [0.0, 0.0]])
+    jets = _jets([[30.0]] * 4)
+    jets["phi"] = ak.Array([[0.0], [0.0], [0.0], [np.nan]])
+    got = in_reference_phase_space(build_events(muons, jets))
+    np.testing.assert_array_equal(got, [True, False, False, False])
+
