@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -37,26 +38,24 @@ SEPARATIONS = ("dR_j1_j2", "dR_j1_j3", "dR_j2_j3", "dphi_j2_j3", "m_jj")
 
 
 def seed_units(generator_dir: Path, run_dir: Path) -> None:
-    """Write the finished-unit files (``<unit>/done.pt``) of :data:`SHARED_UNITS` into
-    ``run_dir`` from a saved generator's networks, so ``hepgen train --resume`` keeps them
-    (a shipped generator has no run directory)."""
-    import torch
-
+    """Mark the units of :data:`SHARED_UNITS` finished in ``run_dir`` with a saved generator's
+    networks, so ``hepgen train --resume`` keeps them (a shipped generator has no run
+    directory)."""
     from hepgen.generators.event import EventGenerator
+    from hepgen.training.run import write_finished_unit
 
     generator, _ = EventGenerator.load(generator_dir)
     networks = {name: model for name, _, _, model in generator.training_networks()}
     networks.update({"fsr_decision": generator.fsr.decision,
                      "fsr_kinematics": generator.fsr.kinematics})
     for unit in SHARED_UNITS:
-        (run_dir / unit).mkdir()
-        state = {f"model.{k}": v for k, v in networks[unit].state_dict().items()}
-        torch.save(state, run_dir / unit / "done.pt")
+        write_finished_unit(run_dir / unit, networks[unit])
 
 
 def train(model: str, base: str) -> float:
-    """Train runs/<model> from benchmarks/configs/<model>.json, reusing the base run's stage 1
-    and splitter; returns its training seconds (run.json; the retrained stages only)."""
+    """Train runs/<model> from benchmarks/configs/<model>.json (``<config>_s<k>``: that config
+    with training seed k instead of 0), reusing the base run's stage 1 and splitter; returns its
+    training seconds (run.json; the retrained stages only)."""
     run_dir = RUNS / model
     if (run_dir / "generator.json").exists():
         print(f"reusing {run_dir}", flush=True)
@@ -68,8 +67,11 @@ def train(model: str, base: str) -> float:
     for unit in SHARED_UNITS:
         if (RUNS / base / unit).exists():
             shutil.copytree(RUNS / base / unit, run_dir / unit)
-    sh([*HEPGEN, "train", "--config", str(config_path(model)), "--data", str(TRAIN_FILE),
-        "--out", str(run_dir), "--seed", "0", "--resume"])
+    config, seed = model, 0
+    if match := re.fullmatch(r"(.+)_s(\d+)", model):  # <config>_s<k>: training seed k
+        config, seed = match.group(1), int(match.group(2))
+    sh([*HEPGEN, "train", "--config", str(config_path(config)), "--data", str(TRAIN_FILE),
+        "--out", str(run_dir), "--seed", str(seed), "--resume"])
     return json.loads((run_dir / "run.json").read_text())["meta"]["train_seconds"]
 
 

@@ -317,6 +317,23 @@ def fsr_units(generator: EventGenerator, events: ak.Array, seed: int = 0) -> lis
     ]
 
 
+#: file of a finished training unit in its directory (``--resume`` skips the unit)
+DONE_NAME = "done.pt"
+
+
+def write_finished_unit(unit_dir: str | Path, model: torch.nn.Module,
+                        disc: torch.nn.Module | None = None) -> dict[str, torch.Tensor]:
+    """Write ``unit_dir/done.pt`` (atomically): the unit's network (and DiscFlow
+    discriminator), so ``train_generator(resume=True)`` takes it as trained. Also how a study
+    puts networks of a saved generator into a new run. Returns the saved tensors."""
+    saved = {f"model.{k}": v for k, v in model.state_dict().items()}
+    if disc is not None:
+        saved.update({f"disc.{k}": v for k, v in disc.state_dict().items()})
+    Path(unit_dir).mkdir(parents=True, exist_ok=True)
+    atomic_write(Path(unit_dir) / DONE_NAME, lambda f: torch.save(saved, f), binary=True)
+    return saved
+
+
 def member_seed(seed: int, member: int) -> int:
     """The training seed of ensemble member ``member`` of a run with ``seed`` (member 0:
     ``seed``, so its network is the one a run without the ensemble trains)."""
@@ -379,7 +396,7 @@ def train_generator(
     for unit in units:
         model, key = unit.model, unit.history_key
         sub = run_dir / unit.name
-        done = sub / "done.pt"
+        done = sub / DONE_NAME
         strategy = None
         if config.model == "discflow":  # RunConfig allows it with separate networks only
             dcfg = DiscFlowConfig(**{**config.discflow, "seed": seed})
@@ -406,10 +423,7 @@ def train_generator(
                         variants=(unit.variants if unit.variants is not None
                                   else reflected.variants(unit)))
             model.to("cpu")
-            saved = {f"model.{k}": v for k, v in model.state_dict().items()}
-            if strategy is not None:
-                saved.update({f"disc.{k}": v for k, v in strategy.disc.state_dict().items()})
-            atomic_write(done, lambda f, s=saved: torch.save(s, f), binary=True)
+            saved = write_finished_unit(sub, model, strategy.disc if strategy else None)
             history[key] = [vars(r) for r in trainer.state.history]
         if strategy is not None:
             disc = strategy.disc.state_dict()

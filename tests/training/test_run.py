@@ -13,7 +13,7 @@ from hepgen.generators.event import WEIGHTS_NAME, EventGenerator
 from hepgen.physics.errors import HepgenInputError
 from hepgen.physics.preprocessing import split_by_multiplicity
 from hepgen.training.discflow import Discriminator, load_discriminators
-from hepgen.training.run import RUN_NAME, RunConfig, train_generator
+from hepgen.training.run import RUN_NAME, RunConfig, train_generator, write_finished_unit
 
 TINY = {"n_blocks": 2, "kind": "affine", "hidden": 16, "n_layers": 2}
 TRAIN = {"epochs": 3, "batch_size": 64, "lr": 2e-3}
@@ -191,3 +191,18 @@ def test_augmented_run_is_seeded_and_differs_from_a_plain_one(make_events, tmp_p
     assert_same_tensors(weights(tmp_path / "a"), weights(tmp_path / "b"))
     a, p = weights(tmp_path / "a"), weights(tmp_path / "plain")
     assert any(not torch.equal(a[k], p[k]) for k in a)
+
+
+def test_a_unit_written_as_finished_is_kept_on_resume(make_events, tmp_path):
+    """write_finished_unit puts another run's network into a run directory; resume keeps it
+    bit for bit and trains only the other units (how a study reuses a shipped stage 1)."""
+    events = make_events(400, seed=1)
+    config = RunConfig.from_dict({"model": "inn", "multiplicity": "chain",
+                                  "model_config": TINY, "train": TRAIN})
+    donor = train_generator(events, config, tmp_path / "donor", seed=4)
+    write_finished_unit(tmp_path / "new" / "chain1", donor.models["chain1"])
+    got = train_generator(events, config, tmp_path / "new", seed=9, resume=True)
+    assert sorted(p.name for p in (tmp_path / "new" / "chain1").iterdir()) == ["done.pt"]
+    assert_same_tensors(got.models["chain1"].state_dict(), donor.models["chain1"].state_dict())
+    other = train_generator(events, config, tmp_path / "plain", seed=9)
+    assert_same_tensors(got.models["chain2"].state_dict(), other.models["chain2"].state_dict())
