@@ -27,12 +27,15 @@ import numpy as np
 from _common import save_json, table, update_section
 from bench_generators import HEPGEN, ROOT, RUNS, TRAIN_FILE, config_path, evaluate, sh, summarise
 from bench_reweighter import SELECTION, selection_file
+from bench_selection import paired_difference, selection_nll
 
 #: units that see no further jet, taken from the base run
 SHARED_UNITS = ("chain1", "chain1_m1", "fsr_decision", "fsr_kinematics")
 #: bases that are shipped generators (no run directory: their units are written from the
 #: saved networks)
 SHIPPED = {"default": ROOT / "data_samples" / "default_generator"}
+#: per-event log-likelihoods of the selection sample's events, per run (paired differences)
+NLL_DIR = RUNS / "selection_large_nll"
 #: the observables this study is about (first column of the table: the worst region)
 SEPARATIONS = ("dR_j1_j2", "dR_j1_j3", "dR_j2_j3", "dphi_j2_j3", "m_jj")
 
@@ -76,10 +79,19 @@ def train(model: str, base: str) -> float:
 
 
 def figures(model: str, n: int, seed: int) -> dict:
-    res = evaluate(SHIPPED.get(model, RUNS / model), f"sel_{model}", n, [], seed=seed,
-                   reference=SELECTION,
+    """validate's figures of ``n`` generated events against the selection sample, and the
+    held-out NLL of the selection events (nats per event, recoil kinematic coordinates)."""
+    run_dir = SHIPPED.get(model, RUNS / model)
+    res = evaluate(run_dir, f"sel_{model}", n, [], seed=seed, reference=SELECTION,
                    label="selection", report_prefix="report_", validate_extra=("--no-plots",))
-    return summarise(res["metrics"])
+    return {**summarise(res["metrics"]), "nll": selection_nll(model, SELECTION, run_dir, NLL_DIR)}
+
+
+def nll_cell(model: str, base: str) -> str:
+    """The paired NLL difference to the base run on the same selection events, with its
+    standard error (nats per event; negative: ``model`` is better)."""
+    diff = None if model == base else paired_difference(model, base, NLL_DIR)
+    return "-" if diff is None else f"{diff[0]:+.4f} ± {diff[1]:.4f}"
 
 
 def main() -> None:
@@ -108,15 +120,19 @@ def main() -> None:
         rows.append([model, *(f"{r['auc'][k][0]:.3f}" for k in ("1j", "2j", "3j")),
                      *(f"{c:.2f}" for c in sep), f"{r['max_chi2_ndf']:.2f} ({r['worst']})",
                      f"{r['n_over_2']} / {r['n_obs']}", f"{r['mean_chi2_ndf']:.3f}",
+                     nll_cell(model, args.base),
                      "-" if np.isnan(r["train_s"]) else f"{r['train_s'] / 60:.1f}"])
     header = ["run", "AUC 1j", "AUC 2j", "AUC 3j", *(f"χ² {o}" for o in SEPARATIONS),
-              "max χ²/ndf", "obs > 2", "mean χ²/ndf", "j2+j3 train [min]"]
+              "max χ²/ndf", "obs > 2", "mean χ²/ndf", f"NLL − {args.base}'s",
+              "j2+j3 train [min]"]
     body = table(header, rows) + (
         f"\n\n{args.n:,} generated events per run (seed {args.gen_seed}) against the 100,000 "
         "Pythia events of the selection sample (seed 4; never the test file). χ²/ndf of an "
         "observable: the largest over inclusive, 1j, 2j, 3j; 'mean χ²/ndf' averages the 171 "
-        "(observable, region) histograms. Runs other than the base retrain only the j2 and j3 "
-        "stages (benchmarks/configs/<run>.json; one thread, the other core busy).\n")
+        "(observable, region) histograms; NLL: paired difference of the held-out NLL of the "
+        "selection events to the base run's (nats per event, ± its standard error). Runs "
+        "other than the base retrain only the j2 and j3 stages (benchmarks/configs/<run>.json; "
+        "one thread, the other core busy).\n")
     print(body)
     save_json(args.json_name, {"results": results})
     if not args.no_results_md:

@@ -60,7 +60,9 @@ def main() -> None:
                   "obs with χ²/ndf > 2"], rows)
     body += (f"\n\n{args.n:,} generated events per seed against the 50,000-event test file; "
              "± on a row: the classifier's bootstrap error; mean ± sd: over the seeds (sample "
-             "standard deviation). The generators are those of the precision table.")
+             "standard deviation). Models: run directories under benchmarks/runs/ (the shipped "
+             "generators copied there: `default`, `default_rw` (data_samples/default_generator)"
+             ", `fast` (data_samples/fast_generator); others: the notes below).")
     update_section("seed-spread", "Test-file figures vs the generation seed", body)
     save_json("seed_spread", {"results": {m: {str(s): r for s, r in v.items()}
                                           for m, v in results.items()},

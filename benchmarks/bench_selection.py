@@ -70,28 +70,31 @@ def is_stale(model: str, row: dict) -> bool:
     return row.get("weights_sha256") not in (None, weights_digest(model))
 
 
-def selection_nll(model: str, reference: Path) -> dict | None:
-    """Mean NLL per multiplicity and over all events; per-event values to runs/selection_nll/.
-    None for a representation other than the recoil one (not comparable)."""
+def selection_nll(model: str, reference: Path, run_dir: Path | None = None,
+                  nll_dir: Path = NLL_DIR) -> dict | None:
+    """Mean NLL per multiplicity and over all events of the generator in ``run_dir`` (default
+    runs/<model>); per-event values to ``nll_dir``/<model>.npz. None for a representation other
+    than the recoil one (not comparable)."""
     from hepgen.generators.event import EventGenerator
     from hepgen.physics.io import read_events
     from hepgen.physics.representations import REPRESENTATIONS
 
-    generator, _ = EventGenerator.load(RUNS / model)
+    generator, _ = EventGenerator.load(run_dir or RUNS / model)
     if REPRESENTATIONS[generator.representation].COORDINATES != NLL_COORDINATES:
         return None
     events, _ = read_events(reference)
     log_prob = generator.feature_log_prob(events, kinematic=True)
-    NLL_DIR.mkdir(parents=True, exist_ok=True)
-    np.savez(NLL_DIR / f"{model}.npz", **{str(n): v for n, v in log_prob.items()})
+    nll_dir.mkdir(parents=True, exist_ok=True)
+    np.savez(nll_dir / f"{model}.npz", **{str(n): v for n, v in log_prob.items()})
     values = np.concatenate([log_prob[n] for n in sorted(log_prob)])
     return {"all": float(-values.mean()),
             **{f"{n}j": float(-log_prob[n].mean()) for n in sorted(log_prob)}}
 
 
-def paired_difference(model: str, best: str) -> tuple[float, float] | None:
+def paired_difference(model: str, best: str,
+                      nll_dir: Path = NLL_DIR) -> tuple[float, float] | None:
     """NLL(model) - NLL(best) over the same selection events, and its standard error."""
-    files = [NLL_DIR / f"{m}.npz" for m in (model, best)]
+    files = [nll_dir / f"{m}.npz" for m in (model, best)]
     if not all(f.exists() for f in files):
         return None
     a, b = (np.load(f) for f in files)
