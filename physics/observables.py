@@ -6,8 +6,11 @@ where the observable exists (e.g. ``j2_pt`` only for events with at least two je
 where ``defined`` is False are NaN and must not be used.
 
 All physics formulas live in this module (and :mod:`hepgen.physics.events`); plotting, I/O and
-preprocessing call them, never re-derive them. Four-vector algebra is scikit-hep ``vector`` on
-awkward arrays. Conventions: momenta and masses in GeV, angles in rad; azimuthal differences
+preprocessing call them, never re-derive them. Four-vector algebra is scikit-hep ``vector``:
+the catalogue's functions take an :class:`EventView`, the record's objects (mu1, mu2, j1..j3)
+as flat vector arrays built once per record, so evaluating many observables does not slice the
+awkward record once per observable; sums over all jets (``ht``, ``pt_balance``) use the
+awkward record. Conventions: momenta and masses in GeV, angles in rad; azimuthal differences
 are wrapped to (-pi, pi] by :func:`wrap_phi`; pair observables are ``a - b`` for the pair named
 ``<kind>_<a>_<b>`` (objects ordered mu1, mu2, j1, j2, j3).
 
@@ -24,7 +27,7 @@ The catalogue (the Z + jets observables of arXiv 2110.13632, plus jet masses and
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import combinations
 
 import awkward as ak
@@ -40,7 +43,7 @@ from hepgen.physics.constants import (
     Z_WINDOW,
 )
 from hepgen.physics.errors import HepgenInputError
-from hepgen.physics.events import has_jets, n_jets
+from hepgen.physics.events import KINEMATIC_FIELDS, has_jets, n_jets
 
 vector.register_awkward()
 
@@ -77,6 +80,8 @@ class Observable:
         windows: extra zoom ranges ``(lo, hi)`` for plots, e.g. the Z window for m_mumu.
         needs_jet_collection: the record must carry ``Jet`` even if ``min_jets == 0``
             (``n_jets`` is defined for events without jets, but not for a dimuon-only record).
+        on_view: ``func`` takes an :class:`EventView` instead of the awkward record (the
+            catalogue's observables).
     """
 
     name: str
@@ -87,19 +92,22 @@ class Observable:
     min_jets: int = 0
     windows: tuple[tuple[float, float], ...] = ()
     needs_jet_collection: bool = False
+    on_view: bool = False
 
-    def available(self, events: ak.Array) -> bool:
+    def available(self, events: ak.Array | EventView) -> bool:
         """Whether the record has the collections this observable needs."""
         needs_jets = self.min_jets > 0 or self.needs_jet_collection
-        return not needs_jets or has_jets(events)
+        return not needs_jets or has_jets(EventView.record_of(events))
 
-    def evaluate(self, events: ak.Array) -> tuple[np.ndarray, np.ndarray]:
-        """Return ``(values, defined)``, both shape (N,); raise if the record lacks a collection."""
+    def evaluate(self, events: ak.Array | EventView) -> tuple[np.ndarray, np.ndarray]:
+        """Return ``(values, defined)``, both shape (N,); raise if the record lacks a collection.
+        Pass an :class:`EventView` to evaluate several observables of one record."""
         if not self.available(events):
             raise HepgenInputError(
                 f"observable {self.name!r} needs the Jet collection, which this record lacks"
             )
-        values, defined = self.func(events)
+        arg = EventView.of(events) if self.on_view else EventView.record_of(events)
+        values, defined = self.func(arg)
         return np.asarray(values, dtype=np.float64), np.asarray(defined, dtype=bool)
 
     @property
@@ -111,6 +119,70 @@ class Observable:
 # --------------------------------------------------------------------------------------------
 # Pure physics functions (one formula, one place)
 # --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EventView:
+    """An event record and its catalogue objects as flat scikit-hep vector arrays.
+
+    Attributes:
+        events: the awkward record (N events).
+        objects: object name (``mu1``, ``mu2``, ``j1``..``j3``) -> ``vector.MomentumNumpy4D``
+            (N,) in the record's float type, NaN where an event has no such object; jets only
+            for a record with a ``Jet`` collection.
+        counts: collection (``Muon``, ``Jet``) -> objects per event (N,).
+
+    Built once per record (:meth:`of`), it makes an observable a few numpy operations on all
+    events, masked afterwards, where the awkward record was sliced to the events with the
+    objects once per observable: the 55 observables of 10^6 generated events in 1.76 s instead
+    of 2.16 s (medians of 3 alternating runs, one thread: 1.23x; identical values). The vector
+    arithmetic is most of what is left (e.g. wrap_phi 0.33 s).
+    """
+
+    events: ak.Array
+    objects: dict[str, vector.MomentumNumpy4D]
+    counts: dict[str, np.ndarray]
+
+    @classmethod
+    def of(cls, events: ak.Array | EventView) -> EventView:
+        """The view of a record (a view comes back as it is)."""
+        if isinstance(events, EventView):
+            return events
+        objects: dict[str, vector.MomentumNumpy4D] = {}
+        counts: dict[str, np.ndarray] = {}
+        for collection in ("Muon", "Jet") if has_jets(events) else ("Muon",):
+            counts[collection] = ak.to_numpy(ak.num(events[collection], axis=1))
+            names = [n for n, (c, _) in OBJECTS.items() if c == collection]
+            padded = ak.pad_none(events[collection], len(names), axis=1, clip=True)
+            columns = {f: _padded_column(events[collection][f], padded[f])
+                       for f in KINEMATIC_FIELDS}
+            for name in names:
+                index = OBJECTS[name][1]
+                objects[name] = vector.array({f: v[:, index] for f, v in columns.items()})
+        return cls(events, objects, counts)
+
+    @staticmethod
+    def record_of(events: ak.Array | EventView) -> ak.Array:
+        """The awkward record of a view or record."""
+        return events.events if isinstance(events, EventView) else events
+
+    def __len__(self) -> int:
+        return len(self.events)
+
+    def present(self, names: Iterable[str]) -> np.ndarray:
+        """Boolean mask (N,): True where every named object exists (e.g. ``("mu1", "j2")``)."""
+        names = tuple(names)
+        mask = self.counts["Muon"] >= _muons_needed(names)
+        jets = _jets_needed(names)
+        return mask & (self.counts["Jet"] >= jets) if jets else mask
+
+
+def _padded_column(field: ak.Array, padded: ak.Array) -> np.ndarray:
+    """``padded`` (N, k), the field ``field`` (N, var) padded, as a numpy array in the field's
+    float type (the computation the awkward record would do), NaN at the padding."""
+    dtype = ak.to_numpy(ak.flatten(field, axis=1)).dtype
+    dtype = dtype if np.issubdtype(dtype, np.floating) else np.dtype(np.float64)
+    return ak.to_numpy(ak.fill_none(padded, np.nan)).astype(dtype, copy=False)
 
 
 def wrap_phi(phi: np.ndarray) -> np.ndarray:
@@ -153,12 +225,6 @@ _OBJECT_LABELS: dict[str, str] = {
 }
 
 
-def _object(events: ak.Array, name: str) -> ak.Array:
-    """The Momentum4D array (N,) of object ``name``; every event must contain it."""
-    collection, index = OBJECTS[name]
-    return events[collection][:, index]
-
-
 def _jets_needed(names: Iterable[str]) -> int:
     """Jets an expression in these objects needs (the highest jet index among them)."""
     return max((OBJECTS[n][1] + 1 for n in names if OBJECTS[n][0] == "Jet"), default=0)
@@ -168,78 +234,79 @@ def _muons_needed(names: Iterable[str]) -> int:
     return max((OBJECTS[n][1] + 1 for n in names if OBJECTS[n][0] == "Muon"), default=0)
 
 
-def objects_present(events: ak.Array, names: Iterable[str]) -> np.ndarray:
+def objects_present(events: ak.Array | EventView, names: Iterable[str]) -> np.ndarray:
     """Boolean mask (N,): True where every named object exists (e.g. ``("mu1", "j2")``)."""
-    names = tuple(names)
-    mask = ak.to_numpy(ak.num(events.Muon, axis=1)) >= _muons_needed(names)
-    jets = _jets_needed(names)
-    if jets:
-        mask = mask & (n_jets(events) >= jets)
-    return np.asarray(mask, dtype=bool)
+    return EventView.of(events).present(names)
 
 
 def _on_defined(
-    events: ak.Array, names: Iterable[str], expression: Callable[[ak.Array], ak.Array]
+    view: EventView, names: Iterable[str], expression: Callable[[EventView], np.ndarray]
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Evaluate ``expression`` on the events where all named objects exist; NaN elsewhere."""
-    defined = objects_present(events, names)
-    values = np.full(len(events), np.nan, dtype=np.float64)
-    if defined.any():
-        subset = events[defined] if not defined.all() else events
-        values[defined] = ak.to_numpy(expression(subset)).astype(np.float64)
-    return values, defined
+    """``expression`` of the view where all named objects exist; NaN elsewhere (it is
+    computed on every event, the padding giving NaN, then masked)."""
+    defined = view.present(names)
+    with np.errstate(invalid="ignore"):
+        values = np.asarray(expression(view), dtype=np.float64)
+    return np.where(defined, values, np.nan), defined
 
 
-def dimuon(events: ak.Array) -> ak.Array:
-    """The dimuon system mu1 + mu2 (Momentum4D, shape (N,)); every event needs two muons."""
-    return _object(events, "mu1") + _object(events, "mu2")
+def dimuon(events: ak.Array | EventView) -> vector.MomentumNumpy4D:
+    """The dimuon system mu1 + mu2 (N,); NaN for events without two muons."""
+    view = EventView.of(events)
+    return view.objects["mu1"] + view.objects["mu2"]
 
 
 def _object_field(name: str, field: str) -> ObservableFunc:
-    return lambda ev: _on_defined(ev, (name,), lambda e: getattr(_object(e, name), field))
+    return lambda view: _on_defined(view, (name,), lambda v: getattr(v.objects[name], field))
 
 
 def _pair_func(a: str, b: str, kind: str) -> ObservableFunc:
-    def expression(ev: ak.Array) -> ak.Array:
-        va, vb = _object(ev, a), _object(ev, b)
+    def expression(view: EventView) -> np.ndarray:
+        va, vb = view.objects[a], view.objects[b]
         if kind == "deta":
             return va.deltaeta(vb)
         if kind == "dphi":
-            return delta_phi(ak.to_numpy(va.phi), ak.to_numpy(vb.phi))
+            return delta_phi(va.phi, vb.phi)
         return va.deltaR(vb)
 
-    return lambda ev: _on_defined(ev, (a, b), expression)
+    return lambda view: _on_defined(view, (a, b), expression)
 
 
-def _m_mumu(events: ak.Array) -> tuple[np.ndarray, np.ndarray]:
-    return _on_defined(events, ("mu1", "mu2"), lambda e: dimuon(e).mass)
+def _m_mumu(view: EventView) -> tuple[np.ndarray, np.ndarray]:
+    return _on_defined(view, ("mu1", "mu2"), lambda v: dimuon(v).mass)
 
 
-def _pt_mumu(events: ak.Array) -> tuple[np.ndarray, np.ndarray]:
-    return _on_defined(events, ("mu1", "mu2"), lambda e: dimuon(e).pt)
+def _pt_mumu(view: EventView) -> tuple[np.ndarray, np.ndarray]:
+    return _on_defined(view, ("mu1", "mu2"), lambda v: dimuon(v).pt)
 
 
-def _y_mumu(events: ak.Array) -> tuple[np.ndarray, np.ndarray]:
-    return _on_defined(events, ("mu1", "mu2"), lambda e: dimuon(e).rapidity)
+def _y_mumu(view: EventView) -> tuple[np.ndarray, np.ndarray]:
+    return _on_defined(view, ("mu1", "mu2"), lambda v: dimuon(v).rapidity)
 
 
-def _m_jj(events: ak.Array) -> tuple[np.ndarray, np.ndarray]:
-    return _on_defined(events, ("j1", "j2"), lambda e: (_object(e, "j1") + _object(e, "j2")).mass)
+def _m_jj(view: EventView) -> tuple[np.ndarray, np.ndarray]:
+    return _on_defined(view, ("j1", "j2"), lambda v: (v.objects["j1"] + v.objects["j2"]).mass)
 
 
-def _ht(events: ak.Array) -> tuple[np.ndarray, np.ndarray]:
-    return _on_defined(events, ("j1",), lambda e: ak.sum(e.Jet.pt, axis=1))
+def _ht(view: EventView) -> tuple[np.ndarray, np.ndarray]:
+    """Scalar pT sum of all jets (not only the catalogue's first three)."""
+    return _on_defined(view, ("j1",), lambda v: ak.to_numpy(ak.sum(v.events.Jet.pt, axis=1)))
 
 
-def _pt_balance(events: ak.Array) -> tuple[np.ndarray, np.ndarray]:
-    def balance(e: ak.Array) -> ak.Array:
-        return (dimuon(e) + ak.sum(e.Jet, axis=1)).pt
+def _pt_balance(view: EventView) -> tuple[np.ndarray, np.ndarray]:
+    """|pT of mu1 + mu2 + all jets| (every jet, on the awkward record)."""
+    def balance(v: EventView) -> np.ndarray:
+        jets = ak.sum(v.events.Jet, axis=1)
+        total = dimuon(v) + vector.array({"px": ak.to_numpy(jets.px), "py": ak.to_numpy(jets.py),
+                                          "pz": ak.to_numpy(jets.pz),
+                                          "E": ak.to_numpy(jets.E)})
+        return total.pt
 
-    return _on_defined(events, ("mu1", "mu2", "j1"), balance)
+    return _on_defined(view, ("mu1", "mu2", "j1"), balance)
 
 
-def _n_jets(events: ak.Array) -> tuple[np.ndarray, np.ndarray]:
-    return n_jets(events).astype(np.float64), np.ones(len(events), dtype=bool)
+def _n_jets(view: EventView) -> tuple[np.ndarray, np.ndarray]:
+    return n_jets(view.events).astype(np.float64), np.ones(len(view), dtype=bool)
 
 
 # --------------------------------------------------------------------------------------------
@@ -332,9 +399,10 @@ def _pair_observables() -> list[Observable]:
     return out
 
 
-# The catalogue: name -> Observable, in display order.
+# The catalogue: name -> Observable, in display order (all computed on an EventView).
 CATALOGUE: dict[str, Observable] = {
-    o.name: o for o in _object_observables() + _system_observables() + _pair_observables()
+    o.name: replace(o, on_view=True)
+    for o in _object_observables() + _system_observables() + _pair_observables()
 }
 
 
@@ -343,14 +411,15 @@ def catalogue() -> dict[str, Observable]:
     return dict(CATALOGUE)
 
 
-def available_observables(events: ak.Array) -> tuple[list[Observable], list[Observable]]:
+def available_observables(events: ak.Array | EventView
+                          ) -> tuple[list[Observable], list[Observable]]:
     """Split the catalogue into (available for this record, skipped: needs missing collections)."""
     obs = list(CATALOGUE.values())
     return [o for o in obs if o.available(events)], [o for o in obs if not o.available(events)]
 
 
 def evaluate_all(
-    events: ak.Array, names: Iterable[str] | None = None
+    events: ak.Array | EventView, names: Iterable[str] | None = None
 ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Evaluate observables on an events record of length N.
 
@@ -376,4 +445,5 @@ def evaluate_all(
                 f"unknown observable(s) {unknown}; known: {', '.join(CATALOGUE)}"
             )
         selected = [CATALOGUE[n] for n in names]
-    return {o.name: o.evaluate(events) for o in selected}
+    view = EventView.of(events)
+    return {o.name: o.evaluate(view) for o in selected}

@@ -19,7 +19,7 @@ import numpy as np
 from hepgen.physics.constants import MAX_JETS, MIN_JETS
 from hepgen.physics.errors import HepgenInputError
 from hepgen.physics.events import event_draws, event_weights, has_jets, n_jets
-from hepgen.physics.observables import Observable
+from hepgen.physics.observables import EventView, Observable
 
 #: Key of the region with all events.
 INCLUSIVE = "inclusive"
@@ -188,8 +188,9 @@ def evaluate_sample(events: ak.Array, observables: Sequence[Observable], label: 
         )
     draws = event_draws(events, label)
     sample = Sample(label, weights, n_jets(events), has_jets(events), draws=draws)
+    view = EventView.of(events)  # the objects once, for every observable
     for obs in observables:
-        values, defined = obs.evaluate(events)
+        values, defined = obs.evaluate(view)
         if values.shape != (len(events),) or defined.shape != (len(events),):
             raise ValueError(f"observable {obs.name}: expected shape ({len(events)},)")
         bad = int(np.sum(defined & ~np.isfinite(values)))

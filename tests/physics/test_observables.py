@@ -13,6 +13,7 @@ from hepgen.physics.errors import HepgenInputError
 from hepgen.physics.events import build_events
 from hepgen.physics.observables import (
     CATALOGUE,
+    EventView,
     available_observables,
     catalogue,
     delta_phi,
@@ -263,3 +264,43 @@ def test_delta_r_of_plain_arrays_wraps_phi_broadcasts_and_matches_the_catalogue(
     np.testing.assert_allclose(delta_r(mu.eta[:, 0].to_numpy(), mu.phi[:, 0].to_numpy(),
                                        mu.eta[:, 1].to_numpy(), mu.phi[:, 1].to_numpy()),
                                expected, atol=1e-12)
+
+
+def test_event_view_matches_awkward_vector_on_the_record_in_its_float_type():
+    """The flat view computes what scikit-hep vector computes on the awkward record, bit for
+    bit, in the record's own float type (float32 as read from ROOT), and sums every jet."""
+    rng = np.random.default_rng(3)
+    muons = [[(rng.uniform(20, 90), rng.normal(), rng.uniform(-3, 3), 1),
+              (rng.uniform(5, 20), rng.normal(), rng.uniform(-3, 3), -1)] for _ in range(50)]
+    jets = [[(rng.uniform(20, 200), rng.normal(0, 2), rng.uniform(-3, 3), rng.uniform(0, 9))
+             for _ in range(k % 5)] for k in range(50)]  # 0..4 jets: beyond the catalogue's 3
+    ev = make_events(muons, jets)
+    ev = ak.zip({c: ak.zip({f: (ak.values_astype(ev[c][f], np.float32) if f != "charge"
+                                else ev[c][f]) for f in ev[c].fields}, with_name="Momentum4D")
+                 for c in ("Muon", "Jet")}, depth_limit=1)
+    nj = ak.to_numpy(ak.num(ev.Jet))
+    view = EventView.of(ev)
+    assert view.objects["j1"].pt.dtype == np.float32 and len(view) == 50
+    two = nj >= 2
+    pair = ev[two].Jet[:, 0] + ev[two].Jet[:, 1]
+    m_jj, defined = CATALOGUE["m_jj"].evaluate(view)
+    np.testing.assert_array_equal(defined, two)
+    np.testing.assert_array_equal(m_jj[two], ak.to_numpy(pair.mass).astype(np.float64))
+    dr, _ = CATALOGUE["dR_mu2_j1"].evaluate(ev)
+    first = nj >= 1
+    np.testing.assert_array_equal(
+        dr[first], ak.to_numpy(ev[first].Muon[:, 1].deltaR(ev[first].Jet[:, 0])).astype(float))
+    ht, _ = CATALOGUE["ht"].evaluate(view)
+    np.testing.assert_allclose(ht[nj == 4], ak.to_numpy(ak.sum(ev.Jet.pt, axis=1))[nj == 4])
+    balance, _ = CATALOGUE["pt_balance"].evaluate(view)
+    total = ev.Muon[:, 0] + ev.Muon[:, 1] + ak.sum(ev.Jet, axis=1)
+    np.testing.assert_allclose(balance[first], ak.to_numpy(total.pt)[first], rtol=1e-5)
+
+
+def test_event_view_of_events_with_one_muon():
+    ev = make_events([[(50.0, 0.0, 0.0, 1)], [(50.0, 0.0, 0.0, 1), (40.0, 1.0, 3.0, -1)]],
+                     [[(30.0, 0.0, 1.0, 2.0)], [(30.0, 0.0, 1.0, 2.0)]])
+    results = evaluate_all(EventView.of(ev), ["mu2_pt", "m_mumu", "mu1_pt", "dR_mu1_j1"])
+    assert results["mu2_pt"][1].tolist() == [False, True]
+    assert np.isnan(results["m_mumu"][0][0]) and np.isfinite(results["m_mumu"][0][1])
+    assert results["mu1_pt"][1].all() and results["dR_mu1_j1"][1].all()
