@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -29,7 +30,9 @@ from hepgen.physics.constants import (
     SQRT_S,
 )
 from hepgen.physics.errors import HepgenInputError
-from hepgen.physics.events import SelectionReport
+
+if TYPE_CHECKING:  # awkward and vector load with hepgen.physics.events: only when counting
+    from hepgen.physics.events import SelectionReport
 
 #: Pythia physics settings of the reference data set (Monash defaults otherwise).
 REFERENCE_SETTINGS: tuple[str, ...] = (
@@ -136,6 +139,8 @@ class SimulationCounts:
 
     def selection_report(self) -> SelectionReport:
         """The counts as a :class:`SelectionReport` (skip reasons: too few / too many jets)."""
+        from hepgen.physics.events import SelectionReport
+
         few = sum(c for n, c in self.n_jets_generated.items() if n < MIN_JETS)
         many = sum(c for n, c in self.n_jets_generated.items() if n > MAX_JETS)
         skipped = {f"fewer than {MIN_JETS} jets": few, f"more than {MAX_JETS} jets": many}

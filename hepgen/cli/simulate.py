@@ -38,7 +38,7 @@ def non_negative_int(text: str) -> int:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``simulate`` subcommand."""
-    from hepgen.physics.simulation import DEFAULT_BATCH_SIZE
+    from hepgen.physics.simulation_config import DEFAULT_BATCH_SIZE
 
     parser = subparsers.add_parser(
         "simulate",

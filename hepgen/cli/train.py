@@ -15,7 +15,6 @@ from pathlib import Path
 
 from hepgen.cli.common import positive_int, progress
 from hepgen.physics.errors import HepgenInputError
-from hepgen.physics.representations import REPRESENTATIONS
 
 log = logging.getLogger("hepgen")
 
@@ -24,10 +23,9 @@ DEFAULT_DATA = Path("data_samples/zjets_train.root")
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``train`` subcommand."""
-    from hepgen.generators.base import available
-    from hepgen.training.run import STRATEGIES
+    from hepgen.generators.names import STRATEGIES, entry_point_names
 
-    models = [*available(), *STRATEGIES]
+    models = [*entry_point_names(), *STRATEGIES]
     parser = subparsers.add_parser(
         "train",
         help="train a generator (inn, binn, discflow, ...) on reference events",
@@ -75,7 +73,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "chain mu mu j1 | n, j2 | mu mu j1, j3 | mu mu j1 j2 (default: the "
                         "config's 'multiplicity', else separate; the shipped default uses the "
                         "chain, measured better on 2 and 3 jets)")
-    parser.add_argument("--representation", choices=tuple(REPRESENTATIONS),
+    parser.add_argument("--representation", metavar="NAME",
                         help="what the networks see: pT, eta, phi, mass of every object "
                         "(particles, arXiv 2110.13632) or the leading jet, the event's pT "
                         "balance, the dimuon rapidity and mass and the decay angles, then the "
@@ -175,6 +173,11 @@ def load_run_config(args: argparse.Namespace):
     if args.multiplicity is not None:
         data["multiplicity"] = args.multiplicity
     if args.representation is not None:
+        from hepgen.physics.representations import REPRESENTATIONS  # loads awkward: not at --help
+
+        if args.representation not in REPRESENTATIONS:
+            raise HepgenInputError(f"--representation {args.representation!r}: expected one of "
+                                   f"{', '.join(REPRESENTATIONS)}")
         data["representation"] = args.representation
     model_config = dict(data.get("model_config", {}))
     for option, key in MODEL_OPTIONS.items():

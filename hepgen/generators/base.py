@@ -26,7 +26,7 @@ from typing import Any, ClassVar
 import torch
 from torch import Tensor, nn
 
-ENTRY_POINT_GROUP = "hepgen.generators"
+from hepgen.generators.names import ENTRY_POINT_GROUP, entry_point_names
 
 
 class FeatureModel(nn.Module, ABC):
@@ -104,9 +104,7 @@ def register(cls: type[FeatureModel]) -> type[FeatureModel]:
 
 def available() -> list[str]:
     """Names of every registered generator family (built-in and entry points)."""
-    names = set(_REGISTRY)
-    names.update(ep.name for ep in entry_points(group=ENTRY_POINT_GROUP))
-    return sorted(names)
+    return sorted(set(_REGISTRY) | set(entry_point_names()))
 
 
 def get(name: str) -> type[FeatureModel]:

@@ -36,6 +36,7 @@ from hepgen.generators.event import (
     load_tensors,
 )
 from hepgen.generators.fsr import fsr_config
+from hepgen.generators.names import STRATEGIES
 from hepgen.physics.errors import HepgenInputError
 from hepgen.physics.io.atomic import atomic_write, atomic_write_text
 from hepgen.physics.preprocessing import split_by_multiplicity
@@ -45,8 +46,6 @@ from hepgen.training.discflow import DiscFlowConfig, DiscFlowStrategy
 from hepgen.training.trainer import CHECKPOINT_NAME, EpochRecord, TrainConfig, Trainer
 
 RUN_NAME = "run.json"
-#: Model names that are training strategies on top of a registered family.
-STRATEGIES = ("discflow",)
 
 
 def family_of(model: str, base: str) -> str:

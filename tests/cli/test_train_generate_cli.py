@@ -464,3 +464,13 @@ def test_fsr_config_trains_generates_and_takes_the_epochs_override(workdir, tmp_
                  "--out", str(refused)]) == 2
     assert "fsr: only" in one_line_error(capsys)
     assert not (refused / "generator.json").exists()
+
+
+def test_unknown_representation_is_named_and_nothing_is_written(tmp_path, capsys):
+    from hepgen.cli import main
+
+    out = tmp_path / "run"
+    assert main(["train", "--out", str(out), "--representation", "recoil-typo"]) == 2
+    err = capsys.readouterr().err
+    assert "--representation 'recoil-typo'" in err and "recoil-cones-shared-deta" in err
+    assert not out.exists()
