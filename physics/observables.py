@@ -136,7 +136,10 @@ class EventView:
     events, masked afterwards, where the awkward record was sliced to the events with the
     objects once per observable: the 55 observables of 10^6 generated events in 1.76 s instead
     of 2.16 s (medians of 3 alternating runs, one thread: 1.23x; identical values). The vector
-    arithmetic is most of what is left (e.g. wrap_phi 0.33 s).
+    arithmetic is most of what is left (e.g. wrap_phi 0.33 s). Not
+    :class:`~hepgen.physics.dressing.Objects`, the sampler's float64 arrays of generated events
+    with exactly two muons: this one takes any record (one muon, no Jet collection, more than
+    three jets) and keeps its float type, so the values are what vector gives on the record.
     """
 
     events: ak.Array
