@@ -1,6 +1,6 @@
 """A data-driven radial map of the further jets' (eta, phi) planes about the leading jet.
 
-After :class:`~hepgen.physics.feature_steps.ConeSqueeze` has closed the jet-clustering cone,
+After :class:`~hepgen.physics.cone_squeeze.ConeSqueeze` has closed the jet-clustering cone,
 the collinear pairs just outside it are an annular ridge about the origin of each further
 jet's plane (measured for the shipped data: the second jet's density at squeezed radius 0.4-0.8
 is a ring the coupling flows under-fill by 20-45 %, benchmarks/RESULTS.md, "Reweighter and
@@ -38,13 +38,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from hepgen.physics.feature_steps import (
-    ConeSqueeze,
-    FeatureStep,
-    FloatArray,
-    check_features,
-    require_finite,
-)
+from hepgen.physics.cone_squeeze import ConeSqueeze
+from hepgen.physics.feature_steps import FeatureStep, FloatArray, check_features, require_finite
 
 
 class RadialProfile(FeatureStep):

@@ -39,18 +39,15 @@ import awkward as ak
 import numpy as np
 import vector
 
+from hepgen.physics.balance_charts import BipolarTransform, PairRecoilTransform, RatioTransform
+from hepgen.physics.cone_squeeze import ConeSqueeze, RelativeAzimuth
 from hepgen.physics.constants import MASSLESS_DEQUANT_WIDTH, MUON_MASS
 from hepgen.physics.events import KINEMATIC_FIELDS, build_events
 from hepgen.physics.feature_steps import (
-    BipolarTransform,
-    ConeSqueeze,
     CosineArtanhTransform,
     FeatureStep,
     LogTransform,
-    PairRecoilTransform,
     PhiArtanhTransform,
-    RatioTransform,
-    RelativeAzimuth,
     ShiftedLogTransform,
     Standardise,
     check_features,
@@ -294,7 +291,7 @@ class RecoilJetAxisPreprocessor(RecoilPreprocessor):
 
 class RecoilConePreprocessor(RecoilJetAxisPreprocessor):
     """``recoil-jetaxis`` with the jet-clustering exclusion cone about the leading jet closed
-    (:class:`~hepgen.physics.feature_steps.ConeSqueeze`, first step, on the kinematics): each
+    (:class:`~hepgen.physics.cone_squeeze.ConeSqueeze`, first step, on the kinematics): each
     further jet's (eta_k - eta_1, phi_k) plane has a hole of radius ~R = 0.4 about the leading
     jet, ringed by collinear pairs; the step maps the punctured disk onto a full one so the flow
     needs no hole. The 9 event features are those of ``recoil-jetaxis`` (its first chain stage
@@ -361,7 +358,7 @@ class RecoilConesLogDequantPreprocessor(RecoilConeLogDequantPreprocessor):
     of the leading one: anti-kT leaves a hole of radius ~R about every jet, and in the chain's
     j3 stage (j3 | mu mu j1 j2) the one about j2 is as sharp as the one about j1 (measured: a
     deficit of third jets just outside it, and third jets generated inside it). The third jet's
-    azimuth is first taken about the second jet's (:class:`~hepgen.physics.feature_steps.
+    azimuth is first taken about the second jet's (:class:`~hepgen.physics.cone_squeeze.
     RelativeAzimuth`), its cone about the second jet closed (log profile), then the second
     jet's cone about the leading one, as in ``recoil-cone-log-dq``; the inverse runs back
     through physical second-jet coordinates, so every step sees the frame it was fitted in.
@@ -492,7 +489,7 @@ class RecoilConeSqrtDequantPreprocessor(RecoilConeLogDequantPreprocessor):
 
 class RecoilConeLogDequantRatioPreprocessor(RecoilConeLogDequantPreprocessor):
     """``recoil-cone-log-dq`` with the balance modelled as ``log(|b| / pT_j1)``
-    (:class:`~hepgen.physics.feature_steps.RatioTransform`): the Z at rest of a Z + 1 jet event
+    (:class:`~hepgen.physics.balance_charts.RatioTransform`): the Z at rest of a Z + 1 jet event
     (|b| = pT_j1 along the jet) is one point of the (log ratio, balance_phi) plane for every
     leading-jet pT."""
 
@@ -503,7 +500,7 @@ class RecoilConeLogDequantRatioPreprocessor(RecoilConeLogDequantPreprocessor):
 
 class RecoilConeLogDequantPairPreprocessor(RecoilConeLogDequantPreprocessor):
     """``recoil-cone-log-dq`` with the balance modelled through the pair's transverse momentum
-    (:class:`~hepgen.physics.feature_steps.PairRecoilTransform`): log pT_mumu and its azimuth
+    (:class:`~hepgen.physics.balance_charts.PairRecoilTransform`): log pT_mumu and its azimuth
     about the direction opposite the leading jet."""
 
     FORMAT: ClassVar[str] = "hepgen.preprocessing.RecoilConeLogDequantPairPreprocessor"
@@ -513,7 +510,7 @@ class RecoilConeLogDequantPairPreprocessor(RecoilConeLogDequantPreprocessor):
 
 class RecoilConeLogDequantBipolarPreprocessor(RecoilConeLogDequantPreprocessor):
     """``recoil-cone-log-dq`` with the balance in bipolar coordinates about b = 0 and
-    b = pT_j1 (:class:`~hepgen.physics.feature_steps.BipolarTransform`): the balanced event and
+    b = pT_j1 (:class:`~hepgen.physics.balance_charts.BipolarTransform`): the balanced event and
     the dimuon pair at rest are both tails, neither a cancellation between features."""
 
     FORMAT: ClassVar[str] = "hepgen.preprocessing.RecoilConeLogDequantBipolarPreprocessor"

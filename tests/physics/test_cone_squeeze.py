@@ -1,4 +1,4 @@
-"""Tests of the cone-closing radial map (hepgen.physics.feature_steps.ConeSqueeze) and of the
+"""Tests of the cone-closing radial map (hepgen.physics.cone_squeeze.ConeSqueeze) and of the
 ``recoil-cone`` representation built on it (hepgen.physics.recoil.RecoilConePreprocessor)."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hepgen.physics.feature_steps import ConeSqueeze
+from hepgen.physics.cone_squeeze import ConeSqueeze
 from hepgen.physics.io import read_events
 from hepgen.physics.preprocessing import split_by_multiplicity
 from hepgen.physics.recoil import RecoilConePreprocessor, RecoilJetAxisPreprocessor

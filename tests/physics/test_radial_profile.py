@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hepgen.physics.feature_steps import ConeSqueeze
+from hepgen.physics.cone_squeeze import ConeSqueeze
 from hepgen.physics.io import read_events
 from hepgen.physics.preprocessing import split_by_multiplicity
 from hepgen.physics.radial_profile import RadialProfile

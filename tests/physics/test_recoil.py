@@ -12,15 +12,11 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from hepgen.physics.balance_charts import PairRecoilTransform, RatioTransform
+from hepgen.physics.cone_squeeze import ConeSqueeze, RelativeAzimuth
 from hepgen.physics.constants import JET_PT_LOG_OFFSET, JET_PT_MIN, MUON_MASS
 from hepgen.physics.errors import HepgenInputError
 from hepgen.physics.events import build_events
-from hepgen.physics.feature_steps import (
-    ConeSqueeze,
-    PairRecoilTransform,
-    RatioTransform,
-    RelativeAzimuth,
-)
 from hepgen.physics.observables import delta_phi, evaluate_all
 from hepgen.physics.preprocessing import EventPreprocessor, feature_names, split_by_multiplicity
 from hepgen.physics.recoil import (
