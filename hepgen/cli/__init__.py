@@ -27,6 +27,8 @@ EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
 
 log = logging.getLogger("hepgen")
+#: Libraries whose INFO messages would reach the user under hepgen's name: WARNING and up only.
+NOISY_LOGGERS: tuple[str, ...] = ("matplotlib", "PIL", "fontTools")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -65,6 +67,9 @@ def _configure_logging(args: argparse.Namespace) -> None:
     logging.basicConfig(
         level=getattr(logging, level), format="hepgen: %(message)s", stream=sys.stderr
     )
+    if not args.debug:  # third-party chatter (e.g. matplotlib's font substitutions) is not ours
+        for name in NOISY_LOGGERS:
+            logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

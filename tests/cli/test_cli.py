@@ -58,3 +58,22 @@ def test_train_lists_the_installed_generator_families():
                                  capture_output=True, text=True, check=True).stdout
     for name in [*available(), "discflow"]:
         assert name in parser_help
+
+
+def test_third_party_info_messages_are_silenced():
+    """matplotlib's INFO font-substitution messages reached users as 'hepgen: Substituting ...'."""
+    import argparse
+    import logging
+
+    from hepgen.cli import NOISY_LOGGERS, _configure_logging
+
+    saved = {name: logging.getLogger(name).level for name in NOISY_LOGGERS}
+    try:
+        args = argparse.Namespace(debug=False, quiet=False, log_level="INFO")
+        _configure_logging(args)
+        for name in NOISY_LOGGERS:
+            assert not logging.getLogger(name).isEnabledFor(logging.INFO), name
+            assert logging.getLogger(name).isEnabledFor(logging.WARNING), name
+    finally:
+        for name, level in saved.items():
+            logging.getLogger(name).setLevel(level)
