@@ -52,18 +52,24 @@ def group_elements(names: Sequence[str]) -> list[tuple[str, ...]]:
     return [combo for r in range(1, len(names) + 1) for combo in itertools.combinations(names, r)]
 
 
-def _negate_phi(phi: ak.Array) -> ak.Array:
+def _negate_phi(phi: np.ndarray) -> np.ndarray:
     """-phi kept in (-pi, pi]: -pi (from phi = pi) maps back to pi."""
     neg = -phi
-    return ak.where(neg <= -math.pi, neg + 2 * math.pi, neg)
+    return np.where(neg <= -math.pi, neg + 2 * math.pi, neg)
 
 
 def _reflect_collection(objects: ak.Array, masks: Mapping[str, np.ndarray | bool]) -> ak.Array:
+    """The reflections on flat numpy arrays of the objects (the event masks repeated per
+    object): the same values as ``ak.where`` on the jagged arrays, 3-4x faster (sampling
+    symmetrises every generated event)."""
+    counts = ak.to_numpy(ak.num(objects, axis=1))
     fields = {name: objects[name] for name in ak.fields(objects)}
     for coordinate, mask in masks.items():
-        flipped = -fields["eta"] if coordinate == "eta" else _negate_phi(fields["phi"])
-        fields[coordinate] = (flipped if mask is True
-                              else ak.where(mask, flipped, fields[coordinate]))
+        flat = ak.to_numpy(ak.flatten(fields[coordinate], axis=1))
+        flipped = -flat if coordinate == "eta" else _negate_phi(flat)
+        if mask is not True:
+            flipped = np.where(np.repeat(mask, counts), flipped, flat)
+        fields[coordinate] = ak.unflatten(flipped, counts)
     return make_collection(fields, sort=False)  # reflections keep pT and hence the order
 
 
