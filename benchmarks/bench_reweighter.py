@@ -12,6 +12,7 @@ Its first 50,000 events are those of bench_stage_hybrid.py's diagnosis sample (s
 job 0 of two draws the same stream as one job), used there for a diagnosis only.
 
     python benchmarks/bench_reweighter.py --base cone_ens1_fsr --variants 1:2,5:2,5:5 --seeds 0,1
+    python benchmarks/bench_reweighter.py --base default --variants 5:5,5:5:focus --seeds 0,1
 """
 
 from __future__ import annotations
@@ -35,9 +36,11 @@ def selection_file(n: int, seed: int, jobs: int) -> None:
             "-o", str(SELECTION)])
 
 
-def fit(base: str, members: int, per_event: float, seed: int) -> tuple[str, float]:
-    """Copy runs/<base> and fit its reweighter; returns (run name, fit seconds)."""
-    name = f"rwsel_{base}_m{members}_r{per_event:g}_s{seed}"
+def fit(base: str, members: int, per_event: float, seed: int, focus: bool
+        ) -> tuple[str, float]:
+    """Copy runs/<base> and fit its reweighter (with or without the focused second stage);
+    returns (run name, fit seconds)."""
+    name = f"rwsel_{base}_m{members}_r{per_event:g}{'_focus' if focus else ''}_s{seed}"
     run_dir = RUNS / name
     shutil.rmtree(run_dir, ignore_errors=True)
     run_dir.mkdir()
@@ -45,7 +48,7 @@ def fit(base: str, members: int, per_event: float, seed: int) -> tuple[str, floa
         shutil.copy2(RUNS / base / f, run_dir / f)
     seconds = sh([*HEPGEN, "fit-reweighter", "--model", str(run_dir), "--data", str(TRAIN_FILE),
                   "--members", str(members), "--generated-per-event", str(per_event),
-                  "--seed", str(seed)])
+                  "--seed", str(seed), *([] if focus else ["--no-focus"])])
     return name, seconds
 
 
@@ -75,7 +78,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--base", default="cone_ens1_fsr", help="trained run under runs/")
     parser.add_argument("--variants", default="1:2,5:2,5:5",
-                        help="comma-separated MEMBERS:GENERATED_PER_EVENT")
+                        help="comma-separated MEMBERS:GENERATED_PER_EVENT[:focus] (':focus': "
+                             "with the focused second stage, else --no-focus)")
     parser.add_argument("--seeds", default="0,1", help="reweighter seeds per variant")
     parser.add_argument("--n", type=int, default=1_000_000, help="generated events")
     parser.add_argument("--gen-seed", type=int, default=2)
@@ -92,10 +96,11 @@ def main() -> None:
     base = evaluate(RUNS / args.base, f"rwsel_{args.base}_plain", args.n, [], **common)
     results["no weights"] = [{**figures(base["metrics"]), "fit_s": 0.0}]
     for variant in args.variants.split(","):
-        members, per_event = int(variant.split(":")[0]), float(variant.split(":")[1])
-        label = f"K={members}, r={per_event:g}"
+        parts = variant.split(":")
+        members, per_event, focus = int(parts[0]), float(parts[1]), parts[2:] == ["focus"]
+        label = f"K={members}, r={per_event:g}{' + focus' if focus else ''}"
         for seed in (int(s) for s in args.seeds.split(",")):
-            name, fit_s = fit(args.base, members, per_event, seed)
+            name, fit_s = fit(args.base, members, per_event, seed, focus)
             res = evaluate(RUNS / name, name, args.n, ["--reweight"], **common)
             results.setdefault(label, []).append({**figures(res["metrics"]), "fit_s": fit_s})
             print(label, seed, {k: results[label][-1][k] for k in
@@ -110,7 +115,9 @@ def main() -> None:
         f"every row; only the weights differ) against {args.sim_n:,} Pythia events simulated "
         f"with seed {args.sim_seed} for this purpose (never the test file). K: cross-fitted "
         "discriminators per multiplicity (`--members`); r: generated events per training event "
-        "(`--generated-per-event`). Medians over the reweighter seeds "
+        "(`--generated-per-event`); '+ focus': with the focused second stage (`hepgen "
+        "fit-reweighter` default since 2026-11-24; FOCUS_OBSERVABLES in "
+        "hepgen.training.discflow), the other rows `--no-focus`. Medians over the reweighter seeds "
         f"({args.seeds}), min–max in brackets; χ²/ndf over inclusive, 1j, 2j, 3j; 'mean χ²/ndf' "
         "averages the 171 (observable, region) histograms; w std: standard deviation of the "
         "weights per multiplicity; fit: `hepgen fit-reweighter` wall time on 2 cores.\n"

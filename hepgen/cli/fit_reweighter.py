@@ -22,6 +22,8 @@ log = logging.getLogger("hepgen")
 #: which `hepgen --help` should not wait for; tests check they agree)
 DEFAULT_MEMBERS = 5
 DEFAULT_GENERATED_PER_EVENT = 5.0
+DEFAULT_EPOCHS = 30
+DEFAULT_FOCUS_EPOCHS = 60
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -47,8 +49,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="the generator's training events")
     parser.add_argument("--schema", default="nanoaod", metavar="NAME_OR_JSON",
                         help="branch schema of --data (default: nanoaod)")
-    parser.add_argument("--epochs", type=positive_int, default=30,
-                        help="maximum discriminator epochs per multiplicity (default 30)")
+    parser.add_argument("--epochs", type=positive_int, default=None,
+                        help="maximum epochs of every discriminator (default: "
+                             f"{DEFAULT_EPOCHS} for the first stage, {DEFAULT_FOCUS_EPOCHS} for "
+                             "the small focused ones; early stopping ends most sooner)")
     parser.add_argument("--generated-per-event", type=float,
                         default=DEFAULT_GENERATED_PER_EVENT, metavar="R",
                         help="generated events per training event (default "
@@ -59,6 +63,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                              "early-stopped on fold k of K of the events and trained on the "
                              "rest, and the weight is exp(mean logit); 1: one discriminator "
                              f"with 20%% held out (default {DEFAULT_MEMBERS})")
+    parser.add_argument("--no-focus", dest="focus", action="store_false",
+                        help="fit the first stage only; by default a second, focused stage "
+                             "follows per multiplicity: small discriminators on a few pair "
+                             "observables (1 jet: m_mumu, Delta R(mu1, mu2), pT_mumu; 2 jets: "
+                             "Delta R and Delta eta of the jets, both jet pTs; 3 jets: the three "
+                             "jet Delta Rs and pT_j3) against new generated events weighted by "
+                             "the first stage; the weight is the product of both stages")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.set_defaults(func=run)
 
@@ -78,8 +89,9 @@ def run(args: argparse.Namespace) -> int:
     generator, _ = EventGenerator.load(args.model)
     events, report = read_events(args.data, args.schema)
     log.info("%s: %s", args.data, report.summary())
-    cfg = ReweighterConfig(epochs=args.epochs, generated_per_truth=args.generated_per_event,
-                           members=args.members, seed=args.seed)
+    epochs = {} if args.epochs is None else {"epochs": args.epochs, "focus_epochs": args.epochs}
+    cfg = ReweighterConfig(generated_per_truth=args.generated_per_event, members=args.members,
+                           seed=args.seed, focus=args.focus, **epochs)
     bar = progress(args, total=len(generator.multiplicities), unit="multiplicity",
                    desc="fit-reweighter")
 

@@ -163,6 +163,43 @@ class DiscriminatorEnsemble(_LogitWeights):
 AnyDiscriminator = Discriminator | DiscriminatorEnsemble
 
 
+#: Observables of the focused second reweighting stage per jet multiplicity
+#: (:func:`hepgen.training.reweighter.fit_reweighter`): the separations and pair kinematics of
+#: the objects whose distributions the networks never see directly, with the pTs they depend
+#: on. A discriminator on ~50 observables resolves the deficit of jet pairs just outside the
+#: clustering cone (a few percent of the events, 30 % too few) only at the level of its
+#: noise (benchmarks/RESULTS.md, "Reweighter and cones"); one on these few resolves it from the
+#: same training events (benchmarks/RESULTS.md, "Focused second reweighting stage").
+FOCUS_OBSERVABLES: dict[int, tuple[str, ...]] = {
+    1: ("m_mumu", "dR_mu1_mu2", "pt_mumu"),
+    2: ("dR_j1_j2", "deta_j1_j2", "j1_pt", "j2_pt"),
+    3: ("dR_j1_j2", "dR_j1_j3", "dR_j2_j3", "j3_pt"),
+}
+
+
+class WeightProduct(nn.Module):
+    """Reweighting stages applied in turn: w = prod_k D_k/(1-D_k), where stage k was trained
+    against generated events already weighted by stages 1..k-1 (iterative reweighting), so the
+    product estimates p_data/p_model. ``event_weights`` as a discriminator's; each stage reads
+    its own observables (``stages[k].encoder``)."""
+
+    def __init__(self, stages: list[AnyDiscriminator]) -> None:
+        super().__init__()
+        if not stages:
+            raise ValueError("WeightProduct needs at least one stage")
+        self.stages = nn.ModuleList(stages)
+
+    @torch.no_grad()
+    def event_weights(self, events: ak.Array) -> np.ndarray:
+        """prod_k D_k/(1-D_k) = exp(sum of the stages' logits), float64 (N,)."""
+        logits = [stage.logit(stage.encoder.raw(events)).double() for stage in self.stages]
+        return np.exp(torch.stack(logits).sum(0).numpy())
+
+
+#: what ``load_discriminators`` returns per multiplicity
+AnyWeights = AnyDiscriminator | WeightProduct
+
+
 def make_discriminator(names: list[str], hidden: int = 128, layers: int = 3,
                        members: int = 1) -> AnyDiscriminator:
     """One :class:`Discriminator` (``members`` = 1) or a :class:`DiscriminatorEnsemble`."""
@@ -301,22 +338,34 @@ def balanced_bce(disc: Discriminator, truth: Tensor, fake: Tensor) -> float:
 
 def load_discriminators(
     meta: dict[str, Any], extra: dict[str, Tensor]
-) -> dict[int, AnyDiscriminator]:
+) -> dict[int, AnyWeights]:
     """The trained discriminators of a DiscFlow generator, from its ``generator.json`` meta
-    and the extra tensors of ``weights.pt`` (``disc<n>.*``); empty for other generators."""
+    and the extra tensors of ``weights.pt`` (``disc<n>.*``; a focused second stage, when fitted,
+    ``focus<n>.*``, both then combined in a :class:`WeightProduct`); empty for other
+    generators."""
     info = meta.get("discflow")
     if not info:
         return {}
     cfg = DiscFlowConfig(**info["config"])
-    discs = {}
+    focus = info.get("focus") or {}
+    discs: dict[int, AnyWeights] = {}
     for key, names in info["observables"].items():
-        disc = make_discriminator(list(names), cfg.disc_hidden, cfg.disc_layers,
-                                  cfg.disc_members)
-        prefix = f"disc{key}."
-        disc.load_state_dict({k[len(prefix):]: v for k, v in extra.items()
-                              if k.startswith(prefix)})
-        discs[int(key)] = disc.eval()
+        disc = _load_disc(list(names), cfg.disc_hidden, cfg.disc_layers, cfg.disc_members,
+                          extra, f"disc{key}.")
+        if key in focus.get("observables", {}):
+            second = _load_disc(list(focus["observables"][key]), int(focus["hidden"]),
+                                int(focus["layers"]), int(focus["members"]), extra,
+                                f"focus{key}.")
+            disc = WeightProduct([disc, second]).eval()
+        discs[int(key)] = disc
     return discs
+
+
+def _load_disc(names: list[str], hidden: int, layers: int, members: int,
+               extra: dict[str, Tensor], prefix: str) -> AnyDiscriminator:
+    disc = make_discriminator(names, hidden, layers, members)
+    disc.load_state_dict({k[len(prefix):]: v for k, v in extra.items() if k.startswith(prefix)})
+    return disc.eval()
 
 
 #: Generated events per multiplicity used to normalise the DiscFlow weights.
@@ -324,7 +373,7 @@ CALIBRATION_EVENTS = 20_000
 
 
 def weight_norms(generator: EventGenerator,
-                 discriminators: dict[int, AnyDiscriminator],
+                 discriminators: dict[int, AnyWeights],
                  seed: int = 12345) -> dict[int, float]:
     """Mean D/(1-D) per jet multiplicity on a fixed calibration sample
     (:data:`CALIBRATION_EVENTS` generated events of each multiplicity), so that reweighting keeps

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import awkward as ak
@@ -29,10 +29,13 @@ from hepgen.generators.event import EventGenerator
 from hepgen.physics.errors import HepgenInputError
 from hepgen.physics.preprocessing import split_by_multiplicity
 from hepgen.training.discflow import (
+    FOCUS_OBSERVABLES,
     AnyDiscriminator,
+    AnyWeights,
     DiscFlowConfig,
     Discriminator,
     DiscriminatorEnsemble,
+    WeightProduct,
     balanced_bce,
     discriminator_observables,
     make_discriminator,
@@ -59,6 +62,13 @@ class ReweighterConfig:
     lr: float = 1e-3
     batch_size: int = 1024
     seed: int = 0
+    #: a second, focused stage per multiplicity (discflow.FOCUS_OBSERVABLES), trained on
+    #: new generated events weighted by the first stage; small networks on few observables
+    focus: bool = True
+    focus_hidden: int = 32
+    focus_layers: int = 2
+    focus_epochs: int = 60
+    focus_patience: int = 8
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -111,44 +121,76 @@ def fit_discriminator(disc: Discriminator, truth: Tensor, fake: Tensor, cfg: Rew
     return history
 
 
+def _fit_stage(names: list[str], hidden: int, layers: int, truth_events: ak.Array,
+               fake_events: ak.Array, cfg: ReweighterConfig, seed: int,
+               gen: torch.Generator) -> tuple[AnyDiscriminator, list[dict[str, float]]]:
+    """One stage's discriminator (a cross-fitted ensemble of ``cfg.members``, initial weights
+    from ``seed``, folds and batches from ``gen``) between training and generated events, and
+    its per-epoch history (entries keyed by ``"member"``)."""
+    with torch.random.fork_rng():  # initial weights from the seed, not the global state
+        torch.manual_seed(seed)
+        disc = make_discriminator(names, hidden, layers, cfg.members)
+    truth, fake = disc.encoder.raw(truth_events), disc.encoder.raw(fake_events)
+    members = disc.members if isinstance(disc, DiscriminatorEnsemble) else [disc]
+    splits = zip(_folds(len(truth), cfg, gen), _folds(len(fake), cfg, gen), strict=True)
+    history = []
+    for k, (member, split) in enumerate(zip(members, splits, strict=True)):
+        history += [{"member": k, **h}
+                    for h in fit_discriminator(member, truth, fake, cfg, gen, split)]
+    disc.eval()
+    return disc, history
+
+
+def _fit_focus(generator: EventGenerator, n: int, truth_events: ak.Array,
+               first: AnyDiscriminator, cfg: ReweighterConfig
+               ) -> tuple[AnyDiscriminator, list[dict[str, float]]]:
+    """The focused second stage of ``n``-jet events: new generated events, resampled with
+    replacement in proportion to the first stage's weights (an unweighted sample of
+    w_1 q), against the training events, on :data:`FOCUS_OBSERVABLES`."""
+    seed = int(np.random.SeedSequence([cfg.seed, n, 1]).generate_state(1)[0])
+    gen, rng = torch.Generator().manual_seed(seed), np.random.default_rng(seed)
+    fake = generator.sample_n_jets(n, int(round(cfg.generated_per_truth * len(truth_events))),
+                                   gen, rng)
+    w = first.event_weights(fake)
+    fake = fake[rng.choice(len(fake), size=len(fake), p=w / w.sum())]
+    stage_cfg = replace(cfg, epochs=cfg.focus_epochs, patience=cfg.focus_patience)
+    return _fit_stage(list(FOCUS_OBSERVABLES[n]), cfg.focus_hidden, cfg.focus_layers,
+                      truth_events, fake, stage_cfg, seed, gen)
+
+
 def fit_reweighter(
     generator: EventGenerator, events: ak.Array, cfg: ReweighterConfig,
     on_multiplicity: Callable[[int, list[dict[str, float]]], None] | None = None,
-) -> dict[int, AnyDiscriminator]:
+) -> dict[int, AnyWeights]:
     """Fit one discriminator (or a cross-fitted ensemble of ``cfg.members``) per multiplicity
-    of ``generator`` (training events ``events``),
+    of ``generator`` (training events ``events``), with ``cfg.focus`` a focused second stage
+    on top (the two then a :class:`WeightProduct`),
     store them in ``generator.meta["discflow"]`` (with ``"posthoc": True``) and return them.
     Save the generator with :func:`discriminator_tensors` as ``extra`` to keep them."""
     by_n = split_by_multiplicity(events)
-    discs, histories = {}, {}
+    discs: dict[int, AnyWeights] = {}
+    histories, focus_histories = {}, {}
     for n in generator.multiplicities:
         if len(by_n.get(n, [])) < 10:
             raise HepgenInputError(f"fewer than 10 training events with {n} jet(s): cannot "
                                    "fit its reweighting discriminator")
-        names = discriminator_observables(n)
         seed = int(np.random.SeedSequence([cfg.seed, n]).generate_state(1)[0])
         gen, rng = torch.Generator().manual_seed(seed), np.random.default_rng(seed)
         n_fake = int(round(cfg.generated_per_truth * len(by_n[n])))
         fake_events = generator.sample_n_jets(n, n_fake, gen, rng)
-        with torch.random.fork_rng():  # initial weights from the seed, not the global state
-            torch.manual_seed(seed)
-            disc = make_discriminator(names, cfg.hidden, cfg.layers, cfg.members)
-        truth, fake = disc.encoder.raw(by_n[n]), disc.encoder.raw(fake_events)
-        members = disc.members if isinstance(disc, DiscriminatorEnsemble) else [disc]
-        splits = zip(_folds(len(truth), cfg, gen), _folds(len(fake), cfg, gen), strict=True)
-        history = []
-        for k, (member, split) in enumerate(zip(members, splits, strict=True)):
-            history += [{"member": k, **h}
-                        for h in fit_discriminator(member, truth, fake, cfg, gen, split)]
-        disc.eval()
-        histories[str(n)] = history
+        disc, histories[str(n)] = _fit_stage(discriminator_observables(n), cfg.hidden,
+                                             cfg.layers, by_n[n], fake_events, cfg, seed,
+                                             gen)
         discs[n] = disc
+        if cfg.focus and n in FOCUS_OBSERVABLES:
+            second, focus_histories[str(n)] = _fit_focus(generator, n, by_n[n], disc, cfg)
+            discs[n] = WeightProduct([disc, second]).eval()
         if on_multiplicity is not None:
             on_multiplicity(n, histories[str(n)])
     disc_config = DiscFlowConfig(disc_hidden=cfg.hidden, disc_layers=cfg.layers, seed=cfg.seed,
                                  disc_members=cfg.members)
     generator.meta["discflow"] = {
-        "observables": {str(n): d.encoder.names for n, d in discs.items()},
+        "observables": {str(n): _first(d).encoder.names for n, d in discs.items()},
         "config": disc_config.to_dict(),
         "posthoc": True,
         "reweighter_config": cfg.to_dict(),
@@ -156,7 +198,17 @@ def fit_reweighter(
         # what `generate --reweight` would otherwise compute at every start (same function)
         "weight_norms": {str(n): v for n, v in weight_norms(generator, discs).items()},
     }
+    if focus_histories:
+        generator.meta["discflow"]["focus"] = {
+            "observables": {n: list(FOCUS_OBSERVABLES[int(n)]) for n in focus_histories},
+            "hidden": cfg.focus_hidden, "layers": cfg.focus_layers, "members": cfg.members,
+            "history": focus_histories,
+        }
     return discs
+
+
+def _first(weights: AnyWeights) -> AnyDiscriminator:
+    return weights.stages[0] if isinstance(weights, WeightProduct) else weights
 
 
 def mean_best_bce(history: list[dict[str, float]]) -> float:
@@ -170,8 +222,14 @@ def mean_best_bce(history: list[dict[str, float]]) -> float:
 
 
 def discriminator_tensors(
-    discs: dict[int, AnyDiscriminator],
+    discs: dict[int, AnyWeights],
 ) -> dict[str, Tensor]:
-    """``disc<n>.<param>`` tensors, the layout :func:`~hepgen.training.discflow.
-    load_discriminators` reads from ``weights.pt``."""
-    return {f"disc{n}.{k}": v for n, d in discs.items() for k, v in d.state_dict().items()}
+    """``disc<n>.<param>`` tensors (a :class:`WeightProduct`'s second stage: ``focus<n>.``),
+    the layout :func:`~hepgen.training.discflow.load_discriminators` reads from
+    ``weights.pt``."""
+    out = {}
+    for n, d in discs.items():
+        stages = list(d.stages) if isinstance(d, WeightProduct) else [d]
+        for prefix, stage in zip((f"disc{n}.", f"focus{n}."), stages, strict=False):
+            out.update({prefix + k: v for k, v in stage.state_dict().items()})
+    return out

@@ -384,12 +384,18 @@ def test_fit_reweighter_then_generate_reweight(workdir, tmp_path, capsys):
     meta_file = model / "generator.json"
     meta = json.loads(meta_file.read_text())
     assert set(meta["meta"]["discflow"]["weight_norms"]) == {"1", "2", "3"}
+    focus = meta["meta"]["discflow"]["focus"]  # the focused second stage, by default
+    assert set(focus["observables"]) == {"1", "2", "3"}
+    assert max(h["epoch"] for h in focus["history"]["2"]) < 2  # --epochs bounds it too
     del meta["meta"]["discflow"]["weight_norms"]
     meta_file.write_text(json.dumps(meta))
     again = tmp_path / "w_computed.root"
     assert main(["-q", "generate", "--model", str(model), "-n", "600", "-o", str(again),
                  "--reweight"]) == 0
     np.testing.assert_array_equal(read(again)["weight"], arrays["weight"])
+    assert main(["-q", "fit-reweighter", "--model", str(model), "--data",
+                 str(workdir / "train.root"), "--epochs", "1", "--no-focus"]) == 0
+    assert "focus" not in json.loads(meta_file.read_text())["meta"]["discflow"]
 
 
 def test_fit_reweighter_defaults_are_the_library_defaults():
@@ -400,6 +406,9 @@ def test_fit_reweighter_defaults_are_the_library_defaults():
 
     assert cli.DEFAULT_MEMBERS == ReweighterConfig.members
     assert cli.DEFAULT_GENERATED_PER_EVENT == ReweighterConfig.generated_per_truth
+    assert cli.DEFAULT_EPOCHS == ReweighterConfig.epochs
+    assert cli.DEFAULT_FOCUS_EPOCHS == ReweighterConfig.focus_epochs
+    assert ReweighterConfig.focus  # and --no-focus turns it off
 
 
 def test_fit_reweighter_bad_input(workdir, tmp_path, capsys):

@@ -15,8 +15,10 @@ from hepgen.physics.events import n_jets
 from hepgen.physics.observables import evaluate_all
 from hepgen.physics.preprocessing import split_by_multiplicity
 from hepgen.training.discflow import (
+    FOCUS_OBSERVABLES,
     Discriminator,
     DiscriminatorEnsemble,
+    WeightProduct,
     load_discriminators,
     stored_weight_norms,
     weight_norms,
@@ -54,7 +56,7 @@ def untrained():
 @pytest.mark.parametrize("members", [1, 3])
 def test_weights_move_a_wrong_generator_towards_the_data(untrained, members):
     generator, events = untrained
-    discs = fit_reweighter(generator, events, replace(FAST, members=members))
+    discs = fit_reweighter(generator, events, replace(FAST, members=members, focus=False))
     assert set(discs) == {1, 2, 3}
     kind = Discriminator if members == 1 else DiscriminatorEnsemble
     assert all(isinstance(d, kind) for d in discs.values())
@@ -71,11 +73,14 @@ def test_weights_move_a_wrong_generator_towards_the_data(untrained, members):
         assert after < before, name
 
 
-@pytest.mark.parametrize("members", [1, 2])
-def test_stored_like_discflow_and_survive_save_load(untrained, tmp_path, members):
+@pytest.mark.parametrize(("members", "focus"), [(1, False), (2, False), (2, True)])
+def test_stored_like_discflow_and_survive_save_load(untrained, tmp_path, members, focus):
     generator, events = untrained
     discs = fit_reweighter(generator, events,
-                           ReweighterConfig(epochs=2, hidden=16, layers=1, members=members))
+                           ReweighterConfig(epochs=2, hidden=16, layers=1, members=members,
+                                            focus=focus, focus_epochs=2))
+    tensors = discriminator_tensors(discs)
+    assert any(k.startswith("focus2.") for k in tensors) is focus
     generator.save(tmp_path / "m", extra=discriminator_tensors(discs))
     loaded, extra = EventGenerator.load(tmp_path / "m")
     assert loaded.meta["discflow"]["posthoc"] is True
@@ -90,7 +95,8 @@ def test_stored_like_discflow_and_survive_save_load(untrained, tmp_path, members
 def test_ensemble_weight_is_the_geometric_mean_of_its_members(untrained):
     generator, events = untrained
     discs = fit_reweighter(generator, events,
-                           ReweighterConfig(epochs=2, hidden=16, layers=1, members=3))
+                           ReweighterConfig(epochs=2, hidden=16, layers=1, members=3,
+                                            focus=False))
     ensemble = discs[1]
     assert len(ensemble.members) == 3
     raw = ensemble.encoder.raw(split_by_multiplicity(events)[1])
@@ -100,6 +106,28 @@ def test_ensemble_weight_is_the_geometric_mean_of_its_members(untrained):
     history = generator.meta["discflow"]["reweighter_history"]["1"]
     assert {h["member"] for h in history} == {0, 1, 2}
     assert 0 < mean_best_bce(history) < 1
+
+
+def test_focused_stage_multiplies_the_first_and_is_stored_with_its_observables(untrained):
+    """With ``focus`` each multiplicity's weights are a WeightProduct: the first stage on every
+    observable times a small second stage on FOCUS_OBSERVABLES, trained on generated events
+    resampled by the first stage's weights."""
+    generator, events = untrained
+    discs = fit_reweighter(generator, events, replace(FAST, members=2, focus_epochs=5))
+    info = generator.meta["discflow"]["focus"]
+    assert info["observables"] == {str(n): list(FOCUS_OBSERVABLES[n]) for n in (1, 2, 3)}
+    assert {h["member"] for h in info["history"]["2"]} == {0, 1}
+    sample, _ = generator.sample_events(400, seed=5)
+    two = split_by_multiplicity(sample)[2]
+    for n, weights in discs.items():
+        assert isinstance(weights, WeightProduct) and len(weights.stages) == 2
+        first, second = weights.stages
+        assert first.encoder.names == generator.meta["discflow"]["observables"][str(n)]
+        assert second.encoder.names == list(FOCUS_OBSERVABLES[n])
+    first, second = discs[2].stages
+    product = first.event_weights(two) * second.event_weights(two)
+    np.testing.assert_allclose(discs[2].event_weights(two), product, rtol=1e-12)
+    assert not np.allclose(second.event_weights(two), 1.0)  # the second stage does something
 
 
 def test_cross_fitting_folds_partition_the_events():
