@@ -87,6 +87,8 @@ def main() -> None:
     parser.add_argument("--sim-seed", type=int, default=4)
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--no-results-md", action="store_true")
+    parser.add_argument("--section", default="reweighter",
+                        help="RESULTS.md section to write (reweighter-focus: the focused stage's)")
     args = parser.parse_args()
 
     selection_file(args.sim_n, args.sim_seed, args.jobs)
@@ -123,9 +125,11 @@ def main() -> None:
         "weights per multiplicity; fit: `hepgen fit-reweighter` wall time on 2 cores.\n"
     )
     print(body)
-    save_json("reweighter", {"base": args.base, "results": results})
+    save_json(args.section, {"base": args.base, "results": results})
     if not args.no_results_md:
-        update_section("reweighter", "Reweighter variants on an independent Pythia sample", body)
+        title = {"reweighter-focus": "Focused second reweighting stage (selection sample)"}.get(
+            args.section, "Reweighter variants on an independent Pythia sample")
+        update_section(args.section, title, body)
 
 
 if __name__ == "__main__":
