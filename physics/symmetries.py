@@ -60,8 +60,8 @@ def _negate_phi(phi: np.ndarray) -> np.ndarray:
 
 def _reflect_collection(objects: ak.Array, masks: Mapping[str, np.ndarray | bool]) -> ak.Array:
     """The reflections on flat numpy arrays of the objects (the event masks repeated per
-    object): the same values as ``ak.where`` on the jagged arrays, 3-4x faster (sampling
-    symmetrises every generated event)."""
+    object): the same values as ``ak.where`` on the jagged arrays, about twice as fast
+    (37 -> 20 ms for 76,000 generated 1-jet events; sampling symmetrises every event)."""
     counts = ak.to_numpy(ak.num(objects, axis=1))
     fields = {name: objects[name] for name in ak.fields(objects)}
     for coordinate, mask in masks.items():

@@ -10,6 +10,15 @@ multiplicity chain, which DiscFlow's per-network coupling does not support. The 
 in the generator directory exactly like DiscFlow's discriminators, so ``hepgen generate
 --reweight`` writes the weights (normalised to mean 1 per multiplicity).
 
+A second, focused stage follows by default (``ReweighterConfig.focus``): per multiplicity a
+small cross-fitted discriminator on a few pair observables
+(:data:`~hepgen.training.discflow.FOCUS_OBSERVABLES`), trained against new generated events
+resampled in proportion to the first stage's weights; the event weight is the product of the
+two stages (:class:`~hepgen.training.discflow.WeightProduct`, iterative reweighting). Deviations
+that are large but confined to a few observables (the collinear jet pairs just outside the
+clustering cone) are at the noise level of a discriminator on ~50 observables and resolved by
+one on four (benchmarks/RESULTS.md, "Focused second reweighting stage").
+
 Only the training data are used: the test file stays unseen.
 """
 
