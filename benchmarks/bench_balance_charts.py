@@ -75,10 +75,10 @@ def populations(events: ak.Array) -> dict[str, float]:
             "jet_side": float(np.mean(along & (ratio > 1.5) & (ratio < 2.0)))}
 
 
-def validate(label: str, sample: Path) -> dict:
-    """1-jet chi2/ndf per observable, AUC, populations of ``sample`` vs the test file."""
+def validate(label: str, sample: Path, reference: Path = TEST_FILE) -> dict:
+    """1-jet chi2/ndf per observable, AUC, populations of ``sample`` vs ``reference``."""
     report = RUNS / f"charts_report_{label}"
-    sh([*HEPGEN, "validate", str(sample), str(TEST_FILE), "-o", str(report), "--no-plots",
+    sh([*HEPGEN, "validate", str(sample), str(reference), "-o", str(report), "--no-plots",
         "--seed", "0"])
     metrics = json.loads((report / "metrics.json").read_text())
     chi2 = {name: o["regions"]["1j"]["chi2_ndf"] for name, o in metrics["observables"].items()
@@ -107,6 +107,11 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=500_000, help="generated events per model")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--no-results-md", action="store_true")
+    parser.add_argument("--reference", type=Path, default=TEST_FILE,
+                        help="events to validate against (default: the shipped test file; "
+                             "runs/selection_large.root for choices)")
+    parser.add_argument("--section", default="balance_charts",
+                        help="results/<name>.json and RESULTS.md section to write")
     args = parser.parse_args()
     if any("=" not in item for item in args.reps.split(",")):
         parser.error(f"--reps: expected label=representation,..., got {args.reps!r}")
@@ -121,12 +126,16 @@ def main() -> None:
             str(samples[label]), "--seed", str(args.seed)])
     for mix in filter(None, args.mix.split(",")):
         samples[mix] = mixture(mix.split("+"), samples)
-    results = {"reference": populations(read_events(TEST_FILE)[0]),
-               "models": {label: validate(label, path) for label, path in samples.items()},
+    results = {"reference": populations(read_events(args.reference)[0]),
+               "reference_file": str(args.reference),
+               "models": {label: validate(label, path, args.reference)
+                          for label, path in samples.items()},
                "representations": reps, "epochs": args.epochs, "n": args.n}
-    save_json("balance_charts", results)
+    save_json(args.section, results)
     if not args.no_results_md:
-        update_section("balance_charts", "Charts of the pT balance (Z + 1 jet stage)",
+        title = {"mass_window": "The dimuon mass window (Z + 1 jet stage, selection sample)"}
+        update_section(args.section, title.get(args.section,
+                                                "Charts of the pT balance (Z + 1 jet stage)"),
                        render(results))
 
 
@@ -134,7 +143,8 @@ def render(results: dict) -> str:
     """The RESULTS.md section: populations and AUC, then chi2/ndf per 1-jet observable."""
     models, ref = results["models"], results["reference"]
     labels = list(models)
-    rows = [["test file", "-", f"{100 * ref['low_pt_mumu']:.2f}", f"{100 * ref['jet_side']:.2f}",
+    ref_name = Path(results.get("reference_file", TEST_FILE)).name
+    rows = [[ref_name, "-", f"{100 * ref['low_pt_mumu']:.2f}", f"{100 * ref['jet_side']:.2f}",
              "-", "-", "-"]]
     for label in labels:
         m = models[label]
@@ -151,8 +161,8 @@ def render(results: dict) -> str:
     per_obs = table(["1-jet observable", *labels],
                     [[n, *(f"{models[m]['chi2_ndf'][n]:.2f}" for m in labels)] for n in names])
     return (f"Z + 1 jet stage alone ({results['epochs']} epochs, one network, one thread), "
-            f"{results['n']:,} events generated per model, 1-jet events of the shipped test "
-            "file; 'pair on the jet's side': b within 0.5 rad of the jet and 1.5 < |b| / pT_j1 "
+            f"{results['n']:,} events generated per model, 1-jet events of {ref_name}; "
+            "'pair on the jet's side': b within 0.5 rad of the jet and 1.5 < |b| / pT_j1 "
             "< 2.\n\n" + head + "\n\n" + per_obs + "\n")
 
 

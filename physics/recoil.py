@@ -53,6 +53,7 @@ from hepgen.physics.feature_steps import (
     check_features,
     require_finite,
 )
+from hepgen.physics.mass_window import MassWindowTransform
 from hepgen.physics.observables import delta_phi, wrap_phi
 from hepgen.physics.preprocessing import (
     EventPreprocessor,
@@ -122,6 +123,8 @@ class RecoilPreprocessor(EventPreprocessor):
     #: "ratio" (|b| / pT_j1, RatioTransform), "pair" (b - pT_j1 in polar coordinates,
     #: PairRecoilTransform) or "bipolar" (about b = 0 and b = pT_j1, BipolarTransform)
     BALANCE_CHART: ClassVar[str] = "polar"
+    #: the dimuon mass in the generation window's chart (MassWindowTransform) instead of log m
+    MASS_WINDOW: ClassVar[bool] = False
 
     @property
     def feature_names(self) -> tuple[str, ...]:
@@ -132,8 +135,13 @@ class RecoilPreprocessor(EventPreprocessor):
         index = [names.index("balance_pt"), names.index("z_mass")]
         if self.BALANCE_CHART == "bipolar":
             index = index[1:]  # tau is a logarithm already
+        mass: list[FeatureStep] = []
+        if self.MASS_WINDOW:
+            index.remove(names.index("z_mass"))
+            mass = [MassWindowTransform("z_mass_window", d, [names.index("z_mass")])]
         return [
             *self._balance_chart(),
+            *mass,
             LogTransform("log_balance_and_mass", d, index),
             ShiftedLogTransform("jet_log_pt", d, self._columns("_pt", "j"),
                                 shift=self.jet_pt_min, offset=self.jet_pt_offset),
@@ -463,6 +471,17 @@ class RecoilConesSharedDeltaEtaPreprocessor(RecoilConesSharedPreprocessor):
     FORMAT: ClassVar[str] = "hepgen.preprocessing.RecoilConesSharedDeltaEtaPreprocessor"
     REPRESENTATION: ClassVar[str] = "recoil-cones-shared-deta"
     RELATIVE_ETA: ClassVar[bool] = True
+
+
+class RecoilConesSharedDeltaEtaMassPreprocessor(RecoilConesSharedDeltaEtaPreprocessor):
+    """``recoil-cones-shared-deta`` with the dimuon mass in the chart of the generation window
+    (:class:`~hepgen.physics.mass_window.MassWindowTransform`: no step at 50 GeV, the upper
+    edge at 150 GeV a tail) instead of log m. A study (benchmarks/RESULTS.md, "The dimuon mass
+    window")."""
+
+    FORMAT: ClassVar[str] = "hepgen.preprocessing.RecoilConesSharedDeltaEtaMassPreprocessor"
+    REPRESENTATION: ClassVar[str] = "recoil-cones-shared-deta-mll"
+    MASS_WINDOW: ClassVar[bool] = True
 
 
 class RecoilConesBothTightPreprocessor(RecoilConesBothLogDequantPreprocessor):

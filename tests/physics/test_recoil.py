@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from hepgen.physics.balance_charts import PairRecoilTransform, RatioTransform
 from hepgen.physics.cone_squeeze import ConeSqueeze, RelativeAzimuth
-from hepgen.physics.constants import JET_PT_LOG_OFFSET, JET_PT_MIN, MUON_MASS
+from hepgen.physics.constants import JET_PT_LOG_OFFSET, JET_PT_MIN, MLL_MAX, MUON_MASS
 from hepgen.physics.errors import HepgenInputError
 from hepgen.physics.events import build_events
 from hepgen.physics.observables import delta_phi, evaluate_all
@@ -31,6 +31,7 @@ from hepgen.physics.recoil import (
     RecoilConesBothTightPreprocessor,
     RecoilConesLogDequantPreprocessor,
     RecoilConeSqrtDequantPreprocessor,
+    RecoilConesSharedDeltaEtaMassPreprocessor,
     RecoilConesSharedDeltaEtaPreprocessor,
     RecoilConesSharedFlatPreprocessor,
     RecoilConesSharedPreprocessor,
@@ -62,7 +63,7 @@ CLASSES = [RecoilPreprocessor, RecoilDeltaEtaPreprocessor, RecoilJetAxisPreproce
            RecoilConeSqrtDequantPreprocessor, RecoilConesLogDequantPreprocessor,
            RecoilConesBothLogDequantPreprocessor, RecoilConesBothTightPreprocessor,
            RecoilConesSharedPreprocessor, RecoilConesSharedFlatPreprocessor,
-           RecoilConesSharedDeltaEtaPreprocessor]
+           RecoilConesSharedDeltaEtaPreprocessor, RecoilConesSharedDeltaEtaMassPreprocessor]
 
 
 @functools.cache
@@ -151,6 +152,9 @@ def test_round_trip_on_random_valid_events(n_jets, cls, data):
             assume((r > step.r_in * (1 + 1e-6)).all())
         if getattr(cls, "THIRD_ABOUT_BOTH", False):  # and j3, squeezed about j2,
             assume(_in_domain(pre, events))  # outside j1's cone: no closed form; ask forward
+    if cls.MASS_WINDOW:  # domain: m_mumu below the generation window's upper edge
+        pair = events.Muon[:, 0] + events.Muon[:, 1]
+        assume(float(pair.mass[0]) < MLL_MAX * (1 - 1e-6))
     phi, _ = pre.global_frame(events)
     # extreme draws (a 1 GeV muon against 800 GeV of jets) lose ~1e-9 absolute in the boosts
     _assert_same(events, pre.inverse(pre.forward(events), phi_rotation=phi), rtol=1e-7,
@@ -231,7 +235,8 @@ def test_registry_save_load_and_errors(tmp_path):
                                     "recoil-cone-sqrt-dq", "recoil-cones-log-dq",
                                     "recoil-cones-both-log-dq", "recoil-cones-both-log-dq-tight",
                                     "recoil-cones-both-log-dq-shared",
-                                    "recoil-cones-shared-flat", "recoil-cones-shared-deta"}
+                                    "recoil-cones-shared-flat", "recoil-cones-shared-deta",
+                                    "recoil-cones-shared-deta-mll"}
     assert {name for name, cls in REPRESENTATIONS.items() if cls.COORDINATES == "recoil"} == (
         set(REPRESENTATIONS) - {"particles"})
     cone = make_preprocessor(2, "recoil-cone").fit(events)
