@@ -113,6 +113,7 @@ def main() -> None:
     parser.add_argument("--section", default="balance_charts",
                         help="results/<name>.json and RESULTS.md section to write")
     args = parser.parse_args()
+    args.reference = args.reference.resolve()  # validate runs from the repository root
     if any("=" not in item for item in args.reps.split(",")):
         parser.error(f"--reps: expected label=representation,..., got {args.reps!r}")
     reps = dict(item.split("=", 1) for item in args.reps.split(","))

@@ -44,10 +44,14 @@ def test_round_trip_log_derivative_and_the_whole_line_maps_into_the_window():
     assert (back > 0).all() and (back <= 150.0).all() and (np.diff(back) >= 0).all()
 
 
-def test_masses_at_or_above_the_upper_edge_are_refused():
+def test_the_upper_edge_widens_when_training_masses_reach_it_and_bounds_the_domain():
     step = MassWindowTransform("m", 1, [0])
-    with pytest.raises(ValueError, match="upper edge 150"):
-        step.fit(np.array([[91.0], [151.0]]))
     step.fit(np.array([[91.0], [60.0], [49.0]]))
+    assert step.m_max == 150.0  # the generation window's edge
     with pytest.raises(ValueError, match=r"outside the domain \(0, 150\) GeV"):
         step.forward(np.array([[150.0]]))
+    step.fit(np.array([[91.0], [200.0]]))  # dressed muons: a few masses above the window
+    assert step.m_max == pytest.approx(250.0)
+    np.testing.assert_allclose(step.inverse(step.forward(np.array([[200.0]]))), [[200.0]])
+    with pytest.raises(ValueError, match="finite and > 0"):
+        step.fit(np.array([[91.0], [0.0]]))
