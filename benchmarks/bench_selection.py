@@ -83,22 +83,52 @@ def selection_nll(model: str, reference: Path, run_dir: Path | None = None,
     if REPRESENTATIONS[generator.representation].COORDINATES != NLL_COORDINATES:
         return None
     events, _ = read_events(reference)
-    log_prob = generator.feature_log_prob(events, kinematic=True)
+    log_prob = log_prob_in_support(generator, events)
     nll_dir.mkdir(parents=True, exist_ok=True)
     np.savez(nll_dir / f"{model}.npz", **{str(n): v for n, v in log_prob.items()})
     values = np.concatenate([log_prob[n] for n in sorted(log_prob)])
-    return {"all": float(-values.mean()),
-            **{f"{n}j": float(-log_prob[n].mean()) for n in sorted(log_prob)}}
+    return {"all": float(-np.nanmean(values)), "outside": int(np.isnan(values).sum()),
+            **{f"{n}j": float(-np.nanmean(log_prob[n])) for n in sorted(log_prob)}}
+
+
+def log_prob_in_support(generator, events, chunk: int = 4096) -> dict[int, np.ndarray]:
+    """``generator.feature_log_prob(events, kinematic=True)`` with NaN for the events outside
+    the generator's support (a preprocessing step's domain, e.g. the dimuon mass window of
+    ``recoil-cones-shared-deta-mll``, raises ValueError there: such an event has density 0).
+    Chunks that raise are bisected down to the single events that do."""
+    from hepgen.physics.preprocessing import n_jets
+
+    def run(lo: int, hi: int, out: dict[int, list[np.ndarray]]) -> None:
+        try:
+            part = generator.feature_log_prob(events[lo:hi], kinematic=True)
+        except ValueError:
+            if hi - lo == 1:
+                n = int(n_jets(events[lo:hi])[0])
+                out.setdefault(n, []).append(np.array([np.nan]))
+                return
+            mid = (lo + hi) // 2
+            run(lo, mid, out)
+            run(mid, hi, out)
+            return
+        for n, v in part.items():
+            out.setdefault(n, []).append(v)
+
+    out: dict[int, list[np.ndarray]] = {}
+    for lo in range(0, len(events), chunk):
+        run(lo, min(lo + chunk, len(events)), out)
+    return {n: np.concatenate(v) for n, v in sorted(out.items())}
 
 
 def paired_difference(model: str, best: str,
                       nll_dir: Path = NLL_DIR) -> tuple[float, float] | None:
-    """NLL(model) - NLL(best) over the same selection events, and its standard error."""
+    """NLL(model) - NLL(best) over the same selection events (those in both generators'
+    support), and its standard error."""
     files = [nll_dir / f"{m}.npz" for m in (model, best)]
     if not all(f.exists() for f in files):
         return None
     a, b = (np.load(f) for f in files)
     diff = np.concatenate([b[k] - a[k] for k in sorted(a.files)])  # -log a - (-log b)
+    diff = diff[np.isfinite(diff)]  # events outside either generator's support left out
     return float(diff.mean()), float(diff.std() / np.sqrt(len(diff)))
 
 

@@ -13,13 +13,15 @@ jets' exclusion cone about the leading jet closed; ``recoil-cone-deta``: the sam
 further jets' eta relative to the leading jet's; ``recoil-cone-log`` and
 ``recoil-cone-sqrt-dq``: other radial profiles of the closed cone; ``recoil-cones-log-dq``: the
 third jet's cone closed about the second jet instead of the leading one;
-``recoil-cones-both-log-dq``: about both; ``-shared`` (the shipped fast generator's): the cone
+``recoil-cones-both-log-dq``: about both; ``-shared``: the cone
 about the leading jet with at most the radius of the one about the second; ``-tight``: the
 cones' radius fitted closer to the smallest separation; ``recoil-cones-shared-flat``:
 ``-shared`` with the radial profile inside the leading jet's squeezed disk fitted on the
 training data (:class:`~hepgen.physics.radial_profile.RadialProfile`);
-``recoil-cones-shared-deta`` (the shipped default's): ``-shared`` with the further jets' eta
-relative to the leading jet's; ``-dq``: exactly massless jets
+``recoil-cones-shared-deta`` (the shipped fast generator's): ``-shared`` with the further
+jets' eta relative to the leading jet's; ``recoil-cones-shared-deta-mll`` (the shipped
+default's): that with the dimuon mass in the chart of the generation window
+(:class:`~hepgen.physics.mass_window.MassWindowTransform`); ``-dq``: exactly massless jets
 dequantised; ``-ratio``, ``-pair``, ``-bipolar``: other charts of the pT balance. All have
 D = 5 + 4 n.
 """
