@@ -475,9 +475,9 @@ class RecoilConesSharedDeltaEtaPreprocessor(RecoilConesSharedPreprocessor):
 
 class RecoilConesSharedDeltaEtaMassPreprocessor(RecoilConesSharedDeltaEtaPreprocessor):
     """``recoil-cones-shared-deta`` with the dimuon mass in the chart of the generation window
-    (:class:`~hepgen.physics.mass_window.MassWindowTransform`: no step at 50 GeV, the upper
-    edge at 150 GeV a tail) instead of log m: the shipped default's (benchmarks/RESULTS.md, "The
-    dimuon mass window")."""
+    (:class:`~hepgen.physics.mass_window.MassWindowTransform`: no step at 50 GeV; the upper
+    edge a tail unless dressed masses widen it, see there) instead of log m: the shipped
+    default's (benchmarks/RESULTS.md, "The dimuon mass window")."""
 
     FORMAT: ClassVar[str] = "hepgen.preprocessing.RecoilConesSharedDeltaEtaMassPreprocessor"
     REPRESENTATION: ClassVar[str] = "recoil-cones-shared-deta-mll"
