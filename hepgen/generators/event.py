@@ -42,7 +42,7 @@ from hepgen.generators.chain import ChainView, posterior_views, stage_dims
 from hepgen.generators.fsr import PhotonJetSplitter, fsr_config
 from hepgen.generators.mixture import MixtureModel
 from hepgen.physics.constants import MAX_JETS, MIN_JETS
-from hepgen.physics.dressing import Split, dress, split_log_jacobian
+from hepgen.physics.dressing import Split, split_log_jacobian
 from hepgen.physics.errors import HepgenInputError
 from hepgen.physics.events import in_reference_phase_space
 from hepgen.physics.io.atomic import atomic_write, atomic_write_text
@@ -222,7 +222,7 @@ class EventGenerator(nn.Module):
         :attr:`fsr`); without a splitter the events themselves and None."""
         if self.fsr is None:
             return events, None
-        return dress(events, self.fsr.radius)
+        return self.fsr.dress(events)
 
     def fit_preprocessing(self, events: ak.Array) -> dict[int, Tensor]:
         """Fit preprocessing and multiplicity fractions on training events (their core events
@@ -304,7 +304,7 @@ class EventGenerator(nn.Module):
                         ) -> np.ndarray:
         """log q (N,) of n-jet events with photon-jet splitting: p(core) p(branch | core), times
         p(split | core) and the dressing map's Jacobian for the events that dress."""
-        core, split = dress(events, self.fsr.radius)
+        core, split = self.fsr.dress(events)
         rows = split.mask
         out = self.fsr.log_branch(core, split.muon)
         if (~rows).any():
@@ -315,7 +315,8 @@ class EventGenerator(nn.Module):
             pre_n, pre_core = self.preprocessors[n], self.preprocessors[n - 1]
             value = (self._core_log_prob(sub, n - 1, batch_size, True)
                      + self.fsr.log_kinematics(sub, muon, jet)
-                     + split_log_jacobian(events[rows], pre_n, pre_core, self.fsr.radius))
+                     + split_log_jacobian(events[rows], pre_n, pre_core, self.fsr.radius,
+                                        mll_max=self.fsr.mll_max))
             if not kinematic:  # from the n-jet kinematic coordinates to its features
                 value -= pre_n.forward_and_log_det(events[rows])[1]
             out[rows] += value

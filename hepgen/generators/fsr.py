@@ -37,6 +37,7 @@ from hepgen.physics.dressing import (
     Objects,
     Split,
     decision_features,
+    dress,
     split_conditions,
     split_features,
     split_is_valid,
@@ -49,6 +50,9 @@ from hepgen.physics.events import KINEMATIC_FIELDS
 #: The splitter's defaults (config key ``fsr`` of ``hepgen train``); a config replaces keys.
 FSR_DEFAULTS: dict[str, Any] = {
     "radius": DRESSING_RADIUS,
+    # dress only where the dressed dimuon mass stays at most this [GeV] (None: always; the
+    # generators before 2026-11-25 were trained so). 150: the generation window's upper edge
+    "mll_max": None,
     "decision": {"hidden": 64, "n_layers": 2},
     "kinematics": {"n_blocks": 6, "kind": "spline", "hidden": 64, "n_layers": 2, "bins": 10,
                    "bound": 5.0},
@@ -80,6 +84,10 @@ def fsr_config(config: Mapping[str, Any] | None) -> dict[str, Any] | None:
     radius = merged["radius"]
     if isinstance(radius, bool) or not isinstance(radius, int | float) or not 0 < radius < 0.4:
         raise ValueError(f"fsr: 'radius' must be a number in (0, 0.4) (Delta R), got {radius!r}")
+    mll_max = merged["mll_max"]
+    if mll_max is not None and (isinstance(mll_max, bool) or not isinstance(mll_max, int | float)
+                                or not mll_max > 0):
+        raise ValueError(f"fsr: 'mll_max' must be null or a mass > 0 in GeV, got {mll_max!r}")
     return merged
 
 
@@ -154,6 +162,8 @@ class PhotonJetSplitter(nn.Module):
         super().__init__()
         self.config = dict(config)
         self.radius = float(config["radius"])
+        mll_max = config.get("mll_max")
+        self.mll_max = None if mll_max is None else float(mll_max)
         self.decision = SplitDecision(len(DECISION_FEATURES), **config["decision"])
         self.kinematics = get("inn")(len(SPLIT_FEATURES), len(SPLIT_CONDITIONS),
                                      config["kinematics"])
@@ -162,6 +172,11 @@ class PhotonJetSplitter(nn.Module):
         self.condition_scale = _Standard(len(SPLIT_CONDITIONS))
 
     # --- training data ------------------------------------------------------------------
+    def dress(self, events: ak.Array) -> tuple[ak.Array, Split]:
+        """Core events and splits of ``events`` by this splitter's dressing rule (radius and
+        ``mll_max``; :func:`~hepgen.physics.dressing.dress`)."""
+        return dress(events, self.radius, self.mll_max)
+
     @staticmethod
     def eligible(core: ak.Array | Objects) -> np.ndarray:
         """Core events that may split (1 or 2 jets: the split jet is the third at most)."""
@@ -271,7 +286,7 @@ class PhotonJetSplitter(nn.Module):
             flip = rng.random(len(rows)) < 0.5  # the phi reflection (see kinematics_data)
             x[flip] = _mirrored(x[flip])
             drawn = split_jet(sub, muon[rows], x)
-            good = split_is_valid(sub, Split(muon[rows], drawn), self.radius)
+            good = split_is_valid(sub, Split(muon[rows], drawn), self.radius, self.mll_max)
             good = (good & np.isfinite(x).all(axis=1)).reshape(len(todo), width)
             found = good.any(axis=1)
             first = np.argmax(good, axis=1)  # the first valid candidate of each event

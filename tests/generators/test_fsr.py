@@ -50,6 +50,11 @@ def test_fsr_config_merges_over_the_defaults_and_names_bad_options():
         fsr_config({"radus": 0.2})
     with pytest.raises(ValueError, match="radius"):
         fsr_config({"radius": 0.5})
+    assert fsr_config({"radius": 0.2})["mll_max"] is None  # the rule of the older generators
+    assert fsr_config({"mll_max": 150})["mll_max"] == 150
+    for bad in (0, -5.0, "150", True):
+        with pytest.raises(ValueError, match="mll_max"):
+            fsr_config({"mll_max": bad})
     for bad in ({"fsr": {"radius": True}}, {"fsr": {"decision_train": {"epoch": 3}}},
                 {"fsr": {"x": 1}}):
         with pytest.raises(HepgenInputError, match="fsr|epoch"):
@@ -76,20 +81,24 @@ def test_branches_are_drawn_with_the_classifier_probabilities(shipped):
     assert np.all(np.abs(counts - expected) < 5 * np.sqrt(expected))
 
 
-def test_generated_splits_are_undone_exactly_by_dressing(trained, shipped):
+@pytest.mark.parametrize("mll_max", [None, 150.0, 95.0])
+def test_generated_splits_are_undone_exactly_by_dressing(trained, shipped, mll_max):
     """split() then dress() gives back the core events: the generated splits obey the dressing
-    rule, so the event <-> (core, split) map the networks were trained on holds for samples."""
+    rule, so the event <-> (core, split) map the networks were trained on holds for samples
+    (with the window's upper edge as ``mll_max``, and a low one that the rule often meets)."""
     generator, _ = trained
     splitter = generator.fsr
-    core, _ = dress(shipped[:3000])
+    core, _ = dress(shipped[:3000], mll_max=mll_max)
     bias = splitter.decision.net[-1].bias
     saved = bias.detach().clone()
     with torch.no_grad():  # make every eligible core event split, to test many splits
         bias.copy_(torch.tensor([-30.0, 0.0, 0.0]))
+    splitter.mll_max = mll_max
     try:
         events, redrawn = splitter.split(core, torch.Generator().manual_seed(1),
                                          np.random.default_rng(2))
     finally:
+        splitter.mll_max = None
         with torch.no_grad():
             bias.copy_(saved)
     assert redrawn >= 0 and in_reference_phase_space(events).all() and len(events) == len(core)
@@ -103,7 +112,7 @@ def test_generated_splits_are_undone_exactly_by_dressing(trained, shipped):
     assert set(added[~eligible]) == {0} and set(added) <= {0, 1}
     # forced, some cannot split (e.g. a muon below the 20 GeV jet cut): left unsplit
     assert added[eligible].mean() > 0.5
-    again, split = dress(events)
+    again, split = dress(events, mll_max=mll_max)
     assert (split.mask == (added == 1)).all()
     assert split.mask.sum() > 0
     for coll in ("Muon", "Jet"):

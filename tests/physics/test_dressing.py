@@ -112,6 +112,53 @@ def test_split_is_valid_rejects_what_dressing_would_not_give_back():
     assert split_is_valid(events, Split(np.full(4, -1), jets)).all()
 
 
+def test_split_is_valid_rejects_a_split_below_a_core_jet_along_the_other_muon():
+    """A core's second jet along muon 2 (one the rule left undressed) with more pT than a split
+    jet along muon 1: dress() of the undressed event would take the core's jet first."""
+    events = _events([[(50.0, 0.0, 0.0, -1), (40.0, 0.5, 3.0, 1)]] * 2,
+                     [[(80.0, 1.0, -2.0, 5.0), (30.0, 0.55, 3.05, 2.0)]] * 2)
+    jets = {"pt": np.array([25.0, 35.0]), "eta": np.zeros(2), "phi": np.zeros(2),
+            "mass": np.ones(2)}
+    ok = split_is_valid(events, Split(np.zeros(2, dtype=np.int64), jets))
+    assert ok.tolist() == [False, True]
+
+
+def test_mll_max_keeps_a_dressing_that_would_leave_the_mass_window_undone():
+    """Back-to-back 70 GeV muons (m = 140 GeV) with a 25 GeV jet along the first: dressed, the
+    dimuon mass is ~165 GeV; with mll_max=150 the event stays as it is (the jet kept), and a
+    generated split of such a core breaks the rule."""
+    events = _events([[(70.0, 0.0, 0.0, -1), (70.0, 0.0, np.pi, 1)],
+                      [(70.0, 0.0, 0.0, -1), (30.0, 0.0, np.pi, 1)]],
+                     [[(80.0, 1.0, 1.5, 5.0), (25.0, 0.05, 0.05, 2.0)]] * 2)
+    _, free = dress(events)
+    core, split = dress(events, mll_max=150.0)
+    assert free.muon.tolist() == [0, 0]
+    assert split.muon.tolist() == [-1, 0]  # the second stays below 150 GeV when dressed
+    assert ak.num(core.Jet).tolist() == [2, 1]
+    assert np.isnan(split.jet["pt"][0]) and split.jet["pt"][1] == 25.0
+    dressed, _ = dress(events)
+    back = {"pt": np.full(2, 25.0), "eta": np.full(2, 0.05), "phi": np.full(2, 0.05),
+            "mass": np.full(2, 2.0)}
+    assert split_is_valid(dressed, Split(np.zeros(2, dtype=np.int64), back)).all()
+    ok = split_is_valid(dressed, Split(np.zeros(2, dtype=np.int64), back), mll_max=150.0)
+    assert ok.tolist() == [False, True]
+
+
+def test_mll_max_dresses_no_shipped_event_above_the_window(shipped):
+    from hepgen.physics.observables import dimuon
+
+    free, _ = dress(shipped)
+    core, split = dress(shipped, mll_max=150.0)
+    assert (np.asarray(dimuon(free).mass) > 150.0).any()  # the case the rule is for
+    assert np.asarray(dimuon(core).mass).max() <= 150.0
+    assert split_is_valid(core, split, mll_max=150.0).all()
+    back = undress(core, split)
+    for coll in ("Muon", "Jet"):
+        for f in ("pt", "eta", "phi"):
+            np.testing.assert_allclose(ak.flatten(back[coll][f]).to_numpy(),
+                                       ak.flatten(shipped[coll][f]).to_numpy(), atol=1e-6)
+
+
 def test_decision_features_are_reflection_invariant_and_finite(shipped):
     from hepgen.physics.symmetries import reflect
 
