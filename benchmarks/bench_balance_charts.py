@@ -37,6 +37,10 @@ from hepgen.physics.io import read_events, write_events
 from hepgen.physics.observables import catalogue
 from hepgen.physics.recoil import RecoilPreprocessor
 
+#: RESULTS.md title of each section this script can write (--section)
+TITLES = {"balance_charts": "Charts of the pT balance (Z + 1 jet stage)",
+          "mass_window": "The dimuon mass window (Z + 1 jet stage, selection sample)"}
+
 #: the shipped default's stage-1 network and training (configs/default.json), Z + 1 jet only
 BASE_CONFIG: dict = {
     "model": "inn", "jets": [1],
@@ -110,7 +114,7 @@ def main() -> None:
     parser.add_argument("--reference", type=Path, default=TEST_FILE,
                         help="events to validate against (default: the shipped test file; "
                              "runs/selection_large.root for choices)")
-    parser.add_argument("--section", default="balance_charts",
+    parser.add_argument("--section", default="balance_charts", choices=list(TITLES),
                         help="results/<name>.json and RESULTS.md section to write")
     args = parser.parse_args()
     args.reference = args.reference.resolve()  # validate runs from the repository root
@@ -134,10 +138,7 @@ def main() -> None:
                "representations": reps, "epochs": args.epochs, "n": args.n}
     save_json(args.section, results)
     if not args.no_results_md:
-        title = {"mass_window": "The dimuon mass window (Z + 1 jet stage, selection sample)"}
-        update_section(args.section, title.get(args.section,
-                                                "Charts of the pT balance (Z + 1 jet stage)"),
-                       render(results))
+        update_section(args.section, TITLES[args.section], render(results))
 
 
 def render(results: dict) -> str:

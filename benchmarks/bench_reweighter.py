@@ -27,6 +27,9 @@ from bench_generators import HEPGEN, REGIONS, RUNS, TRAIN_FILE, evaluate, sh, su
 SELECTION = RUNS / "selection_large.root"
 #: files of a run directory the reweighted copies need
 RUN_FILES = ("generator.json", "weights.pt", "run.json")
+#: RESULTS.md title of each section this script can write (--section)
+TITLES = {"reweighter": "Reweighter variants on an independent Pythia sample",
+          "reweighter-focus": "Focused second reweighting stage (selection sample)"}
 
 
 def selection_file(n: int, seed: int, jobs: int) -> None:
@@ -87,7 +90,7 @@ def main() -> None:
     parser.add_argument("--sim-seed", type=int, default=4)
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--no-results-md", action="store_true")
-    parser.add_argument("--section", default="reweighter",
+    parser.add_argument("--section", default="reweighter", choices=list(TITLES),
                         help="RESULTS.md section to write (reweighter-focus: the focused stage's)")
     args = parser.parse_args()
 
@@ -127,9 +130,7 @@ def main() -> None:
     print(body)
     save_json(args.section, {"base": args.base, "results": results})
     if not args.no_results_md:
-        title = {"reweighter-focus": "Focused second reweighting stage (selection sample)"}.get(
-            args.section, "Reweighter variants on an independent Pythia sample")
-        update_section(args.section, title, body)
+        update_section(args.section, TITLES[args.section], body)
 
 
 if __name__ == "__main__":

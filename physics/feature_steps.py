@@ -350,6 +350,18 @@ class FeatureChain:
             x = y
         return x, total
 
+    def in_domain(self, x: FloatArray) -> npt.NDArray[np.bool_]:
+        """Rows (N,) of kinematics ``x`` (N, dim) inside every step's forward domain (those
+        :meth:`forward` maps without raising), each step judged on the output of the steps
+        before it."""
+        inside = np.zeros(len(x), dtype=bool)
+        rows = np.arange(len(x))
+        for step in self.steps:
+            ok = ~step._outside_domain(x[:, step.columns]).any(axis=1)
+            rows, x = rows[ok], step.forward(x[ok])
+        inside[rows] = True
+        return inside
+
     def inverse(self, y: FloatArray) -> FloatArray:
         """(N, dim) features -> (N, dim) kinematics."""
         for step in reversed(self.steps):

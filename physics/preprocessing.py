@@ -261,6 +261,12 @@ class EventPreprocessor:
         """Events (N, exactly ``n_jets`` jets) -> standardised features (N, D) float64."""
         return self.chain.forward(self.kinematics(events))
 
+    def in_support(self, events: ak.Array) -> npt.NDArray[np.bool_]:
+        """Events (N,) that :meth:`forward` maps: inside every step's domain (e.g. jet pT above
+        ``jet_pt_min``, the dimuon mass inside a mass-window chart). A generator with this
+        preprocessing has density 0 at the others. Raises like :meth:`kinematics`."""
+        return self.chain.in_domain(self.kinematics(events))
+
     def forward_and_log_det(self, events: ak.Array) -> tuple[FloatArray, FloatArray]:
         """:meth:`forward` and log |det d features / d kinematics| (N,): with a feature density
         q(x), the density of the events in the kinematic coordinates of :meth:`kinematics` is

@@ -274,6 +274,8 @@ class EventGenerator(nn.Module):
         split's log-density and the dressing map's log-Jacobian
         (:func:`~hepgen.physics.dressing.split_log_jacobian`); like the networks' domain cut, the
         redraw of invalid splits is not renormalised.
+        Events outside the generator's support (a preprocessing step's domain, e.g. a dimuon
+        mass above the mass-window chart's edge) get -inf: the density there is 0.
         """
         self._check_fitted()
         elements = [(), *group_elements(self.symmetries)]
@@ -293,12 +295,19 @@ class EventGenerator(nn.Module):
     def _core_log_prob(self, events: ak.Array, n: int, batch_size: int, kinematic: bool
                        ) -> np.ndarray:
         """log q (N,) of n-jet (core) events under the networks, in feature space or (with
-        ``kinematic``) in the n-jet preprocessor's kinematic coordinates."""
-        x, log_det = self.preprocessors[n].forward_and_log_det(events)
+        ``kinematic``) in the n-jet preprocessor's kinematic coordinates; -inf outside the
+        preprocessing's domain (``EventPreprocessor.in_support``)."""
+        pre = self.preprocessors[n]
+        inside = pre.in_support(events)
+        out = np.full(len(inside), -np.inf)
+        if not inside.any():
+            return out
+        x, log_det = pre.forward_and_log_det(events[inside] if not inside.all() else events)
         model = self.model(n).eval()
         x = torch.as_tensor(x, dtype=torch.float32)  # as in features()
         values = torch.cat([model.log_prob(xb, None) for xb in x.split(batch_size)])
-        return values.double().numpy() + (log_det if kinematic else 0.0)
+        out[inside] = values.double().numpy() + (log_det if kinematic else 0.0)
+        return out
 
     def _split_log_prob(self, events: ak.Array, n: int, batch_size: int, kinematic: bool
                         ) -> np.ndarray:
@@ -318,7 +327,11 @@ class EventGenerator(nn.Module):
                      + split_log_jacobian(events[rows], pre_n, pre_core, self.fsr.radius,
                                         mll_max=self.fsr.mll_max))
             if not kinematic:  # from the n-jet kinematic coordinates to its features
-                value -= pre_n.forward_and_log_det(events[rows])[1]
+                dressed = events[rows]
+                inside = pre_n.in_support(dressed)
+                value[~inside] = -np.inf  # no n-jet feature density outside its chart
+                if inside.any():
+                    value[inside] -= pre_n.forward_and_log_det(dressed[inside])[1]
             out[rows] += value
         return out
 

@@ -168,6 +168,48 @@ def test_feature_log_prob_is_the_models_density_averaged_over_the_reflections(ma
                                    rtol=1e-9, atol=1e-9)
 
 
+@pytest.mark.parametrize("representation", ["particles", "recoil-cones-shared-deta-mll"])
+def test_feature_log_prob_is_minus_inf_outside_the_support(make_events, representation):
+    """Events no preprocessing step maps (a jet below the pT cut; for the mass-window chart a
+    dimuon mass above its edge) have density 0: -inf, the others their ordinary values."""
+    from hepgen.physics.events import build_events
+
+    events = make_events(400, seed=5)
+    torch.manual_seed(0)
+    generator = EventGenerator("inn", TINY, representation=representation)
+    generator.fit_preprocessing(events)
+    generator.eval()
+    counts = ak.to_numpy(ak.num(events.Jet, axis=1))
+    two = np.nonzero(counts == 2)[0][:3]
+    pt = ak.to_numpy(ak.flatten(events.Jet.pt)).copy()
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    pt[starts[two] + 1] = 5.0  # the second jet far below the 20 GeV cut
+    jet = {f: ak.unflatten(pt if f == "pt" else ak.to_numpy(ak.flatten(events.Jet[f])), counts)
+           for f in ("pt", "eta", "phi", "mass")}
+    muon = {f: events.Muon[f] for f in ("pt", "eta", "phi", "charge")}
+    if representation.endswith("-mll"):  # and a 2-jet event with both muons boosted 40x
+        three = np.nonzero(counts == 2)[0][3]
+        muon["pt"] = ak.where(np.arange(len(events)) == three, events.Muon.pt * 40.0,
+                              events.Muon.pt)
+        two = np.append(two, three)
+    bad = build_events(muon, jet)
+    if representation.endswith("-mll"):  # outside the window's chart by its mass alone
+        from hepgen.physics.observables import dimuon
+
+        window = next(s for s in generator.preprocessors[2].chain.steps
+                      if s.kind == "mass_window")
+        mass = np.asarray(dimuon(bad).mass)
+        others = np.setdiff1d(np.nonzero(counts == 2)[0], two)
+        assert mass[three] > window.m_max > mass[others].max()
+    got = generator.feature_log_prob(bad, kinematic=True)[2]
+    ref = generator.feature_log_prob(events, kinematic=True)[2]
+    index = np.searchsorted(np.nonzero(counts == 2)[0], two)  # their places among 2-jet events
+    assert np.isneginf(got[index]).all()
+    keep = np.setdiff1d(np.arange(len(ref)), index)
+    assert np.isfinite(got[keep]).all()
+    np.testing.assert_allclose(got[keep], ref[keep], rtol=1e-6, atol=1e-6)
+
+
 def test_fit_preprocessing_needs_every_multiplicity(make_events):
     events = make_events(200, seed=5)
     only_one = events[ak.num(events.Jet, axis=1) == 1]
