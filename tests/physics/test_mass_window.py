@@ -55,3 +55,22 @@ def test_the_upper_edge_widens_when_training_masses_reach_it_and_bounds_the_doma
     np.testing.assert_allclose(step.inverse(step.forward(np.array([[200.0]]))), [[200.0]])
     with pytest.raises(ValueError, match="finite and > 0"):
         step.fit(np.array([[91.0], [0.0]]))
+
+
+def test_a_chain_marks_the_rows_outside_a_steps_domain_judged_after_the_steps_before():
+    """FeatureChain.in_domain: a log step then the window; the window sees exp-mapped masses."""
+    from hepgen.physics.feature_steps import FeatureChain, FeatureStep
+
+    class Exp(FeatureStep):
+        kind = "exp_test"
+
+        def _forward(self, block: np.ndarray) -> np.ndarray:
+            return np.exp(block)
+
+    chain = FeatureChain([Exp("exp", 2, [0]), MassWindowTransform("mll", 2, [0])])
+    x = np.array([[np.log(91.0), 0.0], [np.log(160.0), 0.0], [np.nan, 0.0],
+                  [np.log(50.5), np.inf], [np.log(149.0), 1.0]])
+    assert chain.in_domain(x).tolist() == [True, False, False, True, True]
+    chain.forward(x[chain.in_domain(x)])  # the rows it keeps map without raising
+    with pytest.raises(ValueError, match="mll.forward: 1 value"):
+        chain.forward(x[:2])
