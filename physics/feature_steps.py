@@ -350,17 +350,27 @@ class FeatureChain:
             x = y
         return x, total
 
-    def in_domain(self, x: FloatArray) -> npt.NDArray[np.bool_]:
-        """Rows (N,) of kinematics ``x`` (N, dim) inside every step's forward domain (those
-        :meth:`forward` maps without raising), each step judged on the output of the steps
-        before it."""
+    def forward_in_domain(self, x: FloatArray, log_det: bool = True
+                          ) -> tuple[npt.NDArray[np.bool_], FloatArray, FloatArray]:
+        """One pass of :meth:`forward_and_log_det` over the rows of kinematics ``x`` (N, dim)
+        inside every step's forward domain, each step judged on the output of the steps before
+        it: (inside (N,), features (M, dim), log |det| (M,); zeros without ``log_det``) of the
+        M rows inside, in order."""
         inside = np.zeros(len(x), dtype=bool)
-        rows = np.arange(len(x))
+        rows, total = np.arange(len(x)), np.zeros(len(x))
         for step in self.steps:
             ok = ~step._outside_domain(x[:, step.columns]).any(axis=1)
-            rows, x = rows[ok], step.forward(x[ok])
+            rows, x, total = rows[ok], x[ok], total[ok]
+            y = step.forward(x)
+            if log_det:
+                total += step.forward_log_det(x)
+            x = y
         inside[rows] = True
-        return inside
+        return inside, x, total
+
+    def in_domain(self, x: FloatArray) -> npt.NDArray[np.bool_]:
+        """Rows (N,) of kinematics ``x`` (N, dim) that :meth:`forward` maps without raising."""
+        return self.forward_in_domain(x, log_det=False)[0]
 
     def inverse(self, y: FloatArray) -> FloatArray:
         """(N, dim) features -> (N, dim) kinematics."""

@@ -18,8 +18,9 @@ logistic function on each side) and log-derivative; a chain step like the others
 Training masses above M_max: photon-jet dressing with the rule of the generators before
 2026-11-25 lifts 12 of 10^5 training masses above M_max, so ``fit`` widens the logit's edge to
 1.25 x the largest (266 GeV for that default's 1-jet stage) and M_max is a tail no longer: 3.4
-in 10^4 generated events lay above 150 GeV, none in the data (benchmarks/RESULTS.md, "The dimuon mass window, full chain", which also records a
-second compression above M_max that did not help). The photon-jet option ``"fsr": {"mll_max":
+in 10^4 generated events lay above 150 GeV, none in the data (benchmarks/RESULTS.md, "The
+dimuon mass window, full chain", which also records a second compression above M_max that did
+not help). The photon-jet option ``"fsr": {"mll_max":
 150}`` leaves those events undressed, so the edge stays at M_max (measured there: none above,
 140-150 GeV 0.69 -> 0.91 of the data; the shipped default since 2026-11-25 uses it).
 """

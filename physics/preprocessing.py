@@ -267,6 +267,12 @@ class EventPreprocessor:
         preprocessing has density 0 at the others. Raises like :meth:`kinematics`."""
         return self.chain.in_domain(self.kinematics(events))
 
+    def forward_in_support(self, events: ak.Array
+                           ) -> tuple[npt.NDArray[np.bool_], FloatArray, FloatArray]:
+        """:meth:`forward_and_log_det` of the events :meth:`in_support`, in one pass:
+        (inside (N,), features (M, D), log_det (M,)) for the M events inside, in order."""
+        return self.chain.forward_in_domain(self.kinematics(events))
+
     def forward_and_log_det(self, events: ak.Array) -> tuple[FloatArray, FloatArray]:
         """:meth:`forward` and log |det d features / d kinematics| (N,): with a feature density
         q(x), the density of the events in the kinematic coordinates of :meth:`kinematics` is

@@ -297,12 +297,10 @@ class EventGenerator(nn.Module):
         """log q (N,) of n-jet (core) events under the networks, in feature space or (with
         ``kinematic``) in the n-jet preprocessor's kinematic coordinates; -inf outside the
         preprocessing's domain (``EventPreprocessor.in_support``)."""
-        pre = self.preprocessors[n]
-        inside = pre.in_support(events)
+        inside, x, log_det = self.preprocessors[n].forward_in_support(events)
         out = np.full(len(inside), -np.inf)
         if not inside.any():
             return out
-        x, log_det = pre.forward_and_log_det(events[inside] if not inside.all() else events)
         model = self.model(n).eval()
         x = torch.as_tensor(x, dtype=torch.float32)  # as in features()
         values = torch.cat([model.log_prob(xb, None) for xb in x.split(batch_size)])
@@ -327,11 +325,9 @@ class EventGenerator(nn.Module):
                      + split_log_jacobian(events[rows], pre_n, pre_core, self.fsr.radius,
                                         mll_max=self.fsr.mll_max))
             if not kinematic:  # from the n-jet kinematic coordinates to its features
-                dressed = events[rows]
-                inside = pre_n.in_support(dressed)
+                inside, _, log_det = pre_n.forward_in_support(events[rows])
                 value[~inside] = -np.inf  # no n-jet feature density outside its chart
-                if inside.any():
-                    value[inside] -= pre_n.forward_and_log_det(dressed[inside])[1]
+                value[inside] -= log_det
             out[rows] += value
         return out
 
