@@ -61,11 +61,13 @@ def main() -> None:
     body += (f"\n\n{args.n:,} generated events per seed against the 50,000-event test file; "
              "± on a row: the classifier's bootstrap error; mean ± sd: over the seeds (sample "
              "standard deviation). Models: run directories under benchmarks/runs/ (the shipped "
-             "default since 2026-11-25 (second change): `mll150` and `mll150_rw`, the same "
-             "networks with its reweighter; before it `mll_ens3` / `mll_ens3_rw`, `mll_fsr` / "
-             "`mll_fsr_rw` and `default` / `default_focus_rw`; `fast` "
-             "(data_samples/fast_generator); others: the notes in "
-             "'The dimuon mass window, full chain' and 'Chain stages and the collinear ring').")
+             "default since 2026-11-25 (third change): `mll150_ens4` and `mll150_ens4_rw`, the "
+             "same networks with its reweighter; before it `mll150` / `mll150_rw`, `mll_ens3` / "
+             "`mll_ens3_rw`, `mll_fsr` / `mll_fsr_rw` and `default` / `default_focus_rw`; the "
+             "fast generator (data_samples/fast_generator) since 2026-11-25: `fast_mll150`, "
+             "before it `fast`; others: the notes in 'The dimuon mass window, full chain', "
+             "'The fast generator in the mass window' and 'Chain stages and the collinear "
+             "ring').")
     update_section("seed-spread", "Test-file figures vs the generation seed", body)
     save_json("seed_spread", {"results": {m: {str(s): r for s, r in v.items()}
                                           for m, v in results.items()},
