@@ -19,7 +19,8 @@ from collections.abc import Sequence
 from hepgen._version import __version__
 
 #: Subcommand modules, in --help order.
-SUBCOMMANDS: tuple[str, ...] = ("simulate", "train", "generate", "fit-reweighter", "validate")
+SUBCOMMANDS: tuple[str, ...] = ("simulate", "train", "generate", "fit-reweighter", "compact",
+                                 "validate")
 
 #: Exit status for bad input (files, branches, options).
 EXIT_BAD_INPUT = 2

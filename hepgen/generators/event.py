@@ -481,12 +481,16 @@ class EventGenerator(nn.Module):
             "meta": self.meta,
         }
 
-    def save(self, directory: str | os.PathLike[str], extra: Mapping[str, Tensor] | None = None
-             ) -> Path:
-        """Write ``generator.json`` and ``weights.pt`` into ``directory`` (each atomically)."""
+    def save(self, directory: str | os.PathLike[str], extra: Mapping[str, Tensor] | None = None,
+             *, half: bool = False) -> Path:
+        """Write ``generator.json`` and ``weights.pt`` into ``directory`` (each atomically).
+        ``half``: the networks' parameters stored as float16, buffers as they are (exact for
+        parameters already rounded, :mod:`hepgen.generators.compact`)."""
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
-        tensors = {f"model.{k}": v.detach().cpu() for k, v in self.state_dict().items()}
+        params = {k for k, v in self.named_parameters() if v.is_floating_point()} if half else set()
+        tensors = {f"model.{k}": (v.detach().cpu().half() if k in params else v.detach().cpu())
+                   for k, v in self.state_dict().items()}
         tensors.update({f"extra.{k}": v.detach().cpu() for k, v in (extra or {}).items()})
         atomic_write(directory / WEIGHTS_NAME, lambda f: torch.save(tensors, f), binary=True)
         text = json.dumps(self.config_dict(), indent=1, allow_nan=False)

@@ -483,3 +483,54 @@ def test_unknown_representation_is_named_and_nothing_is_written(tmp_path, capsys
     err = capsys.readouterr().err
     assert "--representation 'recoil-typo'" in err and "recoil-cones-shared-deta" in err
     assert not out.exists()
+
+
+def test_compact_stores_parameters_as_float16_and_reloads_them_exactly(workdir, tmp_path, capsys):
+    from hepgen.generators.compact import round_parameters_
+    from hepgen.generators.event import EventGenerator, load_tensors
+
+    model = train(workdir, "inn", "--multiplicity", "chain", "--representation", "recoil",
+                  tag="_compact")
+    assert main(["-q", "fit-reweighter", "--model", str(model), "--data",
+                 str(workdir / "train.root"), "--epochs", "1"]) == 0
+    out = tmp_path / "half"
+    assert main(["-q", "compact", "--model", str(model), "-o", str(out)]) == 0
+    assert "float16" in capsys.readouterr().out
+    assert sorted(p.name for p in out.iterdir()) == ["generator.json", "run.json", "weights.pt"]
+    full, half = load_tensors(model / "weights.pt"), load_tensors(out / "weights.pt")
+    assert full.keys() == half.keys()
+    original, _ = EventGenerator.load(model)
+    params = {f"model.{k}" for k, _ in original.named_parameters()}
+    for key, value in half.items():
+        learned = key in params or (key.startswith("extra.") and key.endswith((".weight", ".bias")))
+        assert value.dtype == (torch.float16 if learned else full[key].dtype), key
+        if not learned:  # buffers (rotations, standardisations, masks) untouched
+            assert torch.equal(value, full[key]), key
+    assert (out / "weights.pt").stat().st_size < 0.75 * (model / "weights.pt").stat().st_size
+    # loading gives exactly the rounded networks: the same samples as rounding in memory
+    compacted, extra = EventGenerator.load(out)
+    round_parameters_(original)
+    a, _ = original.sample_events(300, seed=4)
+    b, _ = compacted.sample_events(300, seed=4)
+    assert a.to_list() == b.to_list()
+    meta = json.loads((out / "generator.json").read_text())["meta"]
+    assert meta["storage"]["parameters"] == "float16"
+    assert set(meta["discflow"]["weight_norms"]) == {"1", "2", "3"}
+    weighted = tmp_path / "half.root"
+    assert main(["-q", "generate", "--model", str(out), "-n", "400", "-o", str(weighted),
+                 "--reweight"]) == 0
+    assert np.isfinite(read(weighted)["weight"]).all()
+
+
+def test_compact_bad_output(workdir, inn_model, tmp_path, capsys):
+    assert main(["-q", "compact", "--model", str(inn_model), "-o", str(inn_model)]) == 2
+    assert "must differ from --model" in one_line_error(capsys)
+    busy = tmp_path / "busy"
+    busy.mkdir()
+    (busy / "keep.txt").write_text("x")
+    assert main(["-q", "compact", "--model", str(inn_model), "-o", str(busy)]) == 2
+    assert "not an empty directory" in one_line_error(capsys)
+    assert sorted(p.name for p in busy.iterdir()) == ["keep.txt"]
+    assert main(["-q", "compact", "--model", str(tmp_path / "nope"), "-o",
+                 str(tmp_path / "new")]) == 2
+    assert "not found" in one_line_error(capsys) and not (tmp_path / "new").exists()
