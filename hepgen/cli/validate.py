@@ -160,6 +160,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--seed", type=int, default=0, help="seed of the classifier split and bootstrap (default 0)"
     )
     p.add_argument(
+        "--classifier-repeats",
+        type=positive_int,
+        default=1,
+        metavar="K",
+        help="train the classifier K times per multiplicity with other seeds (split, "
+        "subsampling, training): the AUC is their mean and their spread is reported beside "
+        "the bootstrap error, which does not contain the classifier's own run-to-run "
+        "spread (default 1; K times the classifier's time)",
+    )
+    p.add_argument(
         "--fail-on-flag",
         action="store_true",
         help="exit with status 1 when the overall verdict is FAIL",
@@ -173,6 +183,8 @@ def command_line(args: argparse.Namespace) -> str:
     schemas = _schemas(args)
     parts += ["--schema-generated", schemas[0], "--schema-reference", schemas[1]]
     parts += ["--labels", ",".join(args.labels), "--seed", str(args.seed)]
+    if args.classifier_repeats > 1:
+        parts += ["--classifier-repeats", str(args.classifier_repeats)]
     if args.max_events:
         parts += ["--max-events", str(args.max_events)]
     if args.observables:
@@ -230,6 +242,7 @@ def run(args: argparse.Namespace) -> int:
             formats=("png", "pdf") if args.pdf else ("png",),
             observables=observables,
             plots=not args.no_plots,
+            classifier_repeats=args.classifier_repeats,
         )
     finally:
         bar.close()

@@ -169,13 +169,22 @@ def _summary_table(m: dict) -> str:
     return _table(header, rows)
 
 
+def _auc_cell(e: dict) -> str:
+    """'AUC ± bootstrap err', with repeats also the spread over the classifier's seeds."""
+    text = f"{_fmt(e['auc'], '.4f')} ± {_fmt(e['auc_err'], '.4f')}"
+    repeats = e.get("auc_repeats") or []
+    if len(repeats) > 1:
+        text += f" (mean of {len(repeats)}; seed sd {_fmt(e['auc_repeat_sd'], '.4f')})"
+    return text
+
+
 def _classifier_table(m: dict) -> str:
     rows = []
     for region, e in m["classifier"].items():
         rows.append(
             [
                 _td(region, "l"),
-                _td(f"{_fmt(e['auc'], '.4f')} ± {_fmt(e['auc_err'], '.4f')}", e["status"]),
+                _td(_auc_cell(e), e["status"]),
                 _td(_fmt(e["auc_deviation_sigma"], ".1f")),
                 _td(_fmt(e["auc_train"], ".4f")),
                 _td(f"{e['n_train']['generated']} / {e['n_train']['reference']}"),

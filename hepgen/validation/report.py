@@ -22,7 +22,9 @@ Stable key structure (``schema`` = :data:`SCHEMA`; regions are ``"inclusive"``, 
         POOLED = {n_draws, n_histograms, n_bins, coverage_band, coverage_total}
                  (bins of the observable's region histograms counted together, windows not)
     classifier{region: {auc, auc_err, auc_deviation_sigma, auc_train, status, flag, features[],
-                        n_train{generated, reference}, n_test{...}, n_bootstrap, n_iter,
+                        n_train{generated, reference}, n_test{...}, n_bootstrap,
+                        auc_repeats[] (--classifier-repeats: each run's AUC, auc = their
+                        mean), auc_repeat_sd (null for one run), n_iter,
                         weights{generated|reference: {quantiles{q: w}, fraction_outside_0.5_2}},
                         plot}}
     generated_weights{n_events, mean, std, min, max, fraction_above_3,

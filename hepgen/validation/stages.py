@@ -23,7 +23,7 @@ from hepgen.validation.classifier import (
     N_BOOTSTRAP,
     N_THREADS,
     ClassifierResult,
-    two_sample_test,
+    repeated_test,
 )
 from hepgen.validation.histograms import (
     bin_edges,
@@ -182,6 +182,8 @@ class ClassifierSettings:
     n_bootstrap: int = N_BOOTSTRAP
     test_fraction: float = 0.5
     n_threads: int | None = N_THREADS
+    #: classifier runs per region over other seeds (AUC = their mean, their spread reported)
+    repeats: int = 1
 
 
 def classifier_features(
@@ -237,7 +239,8 @@ def run_classifier(
     xg, wg = _matrix(gen, names, region)
     xr, wr = _matrix(ref, names, region)
     try:
-        return two_sample_test(
+        return repeated_test(
+            settings.repeats,
             xg,
             wg,
             xr,
@@ -273,6 +276,8 @@ def classifier_entry(
         "n_train": {"generated": res.n_train[0], "reference": res.n_train[1]},
         "n_test": {"generated": res.n_test[0], "reference": res.n_test[1]},
         "n_bootstrap": res.n_bootstrap,
+        "auc_repeats": list(res.auc_repeats),
+        "auc_repeat_sd": None if math.isnan(res.auc_repeat_sd) else res.auc_repeat_sd,
         "n_iter": res.n_iter,
         "weights": {
             "generated": _weight_summary(res.w_gen, res.weights_gen),

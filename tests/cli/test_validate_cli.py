@@ -284,3 +284,16 @@ def test_no_jets_and_per_file_schemas(tmp_path, toy_files, cms_halves) -> None:
     m = json.loads((out / "metrics.json").read_text())
     assert not m["inputs"]["generated"]["has_jets"]
     assert list(m["classifier"]) == ["inclusive"] and "j1_pt" in m["skipped"]["observables"]
+
+
+def test_classifier_repeats_option(tmp_path, toy_files) -> None:
+    out = tmp_path / "report"
+    code = main(["-q", "validate", str(toy_files["gen"]), str(toy_files["ref"]), "-o", str(out),
+                 "--observables", FEW, "--no-plots", "--classifier-repeats", "2"])
+    assert code == 0
+    m = json.loads((out / "metrics.json").read_text())
+    assert "--classifier-repeats 2" in m["command"]
+    for entry in m["classifier"].values():
+        assert len(entry["auc_repeats"]) == 2 and entry["auc_repeat_sd"] is not None
+        assert entry["auc"] == pytest.approx(np.mean(entry["auc_repeats"]))
+    assert "mean of 2; seed sd" in (out / "index.html").read_text()

@@ -91,3 +91,20 @@ def test_identical_inputs_give_exactly_half() -> None:
     x = _gauss(2000, 0.0, 9)
     res = two_sample_test(x, np.ones(2000), x.copy(), np.ones(2000), FEATURES, n_bootstrap=10)
     assert res.auc == pytest.approx(0.5)
+
+
+def test_repeated_test_averages_runs_over_other_seeds() -> None:
+    from hepgen.validation.classifier import repeated_test
+
+    args = (_gauss(3000, 0.0, 1), np.ones(3000), _gauss(3000, 0.1, 2), np.ones(3000), FEATURES)
+    single = two_sample_test(*args, seed=7, n_bootstrap=10)
+    once = repeated_test(1, *args, seed=7, n_bootstrap=10)
+    assert once.auc == single.auc and once.auc_repeats == () and np.isnan(once.auc_repeat_sd)
+    three = repeated_test(3, *args, seed=7, n_bootstrap=10)
+    assert len(three.auc_repeats) == 3 and three.auc_repeats[0] == single.auc
+    assert len(set(three.auc_repeats)) == 3  # other splits and trainings
+    assert three.auc == pytest.approx(np.mean(three.auc_repeats))
+    assert three.auc_repeat_sd == pytest.approx(np.std(three.auc_repeats, ddof=1))
+    assert three.auc_err == single.auc_err  # the first run's bootstrap error
+    with pytest.raises(ValueError, match="repeats must be >= 1"):
+        repeated_test(0, *args)

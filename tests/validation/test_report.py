@@ -63,6 +63,8 @@ CLASSIFIER_KEYS = {
     "n_train",
     "n_test",
     "n_bootstrap",
+    "auc_repeats",
+    "auc_repeat_sd",
     "n_iter",
     "weights",
     "plot",
