@@ -45,7 +45,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from hepgen.generators.compact import half_extra, round_parameters_, rounded_extra
+    from hepgen.generators.compact import half_extra, round_parameters_
     from hepgen.generators.event import EventGenerator
     from hepgen.training.discflow import load_discriminators, weight_norms
 
@@ -58,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
     rounded = round_parameters_(generator)
     extra_half = half_extra(extra)
     meta = generator.meta
-    discriminators = load_discriminators(meta, rounded_extra(extra))
+    discriminators = load_discriminators(meta, extra_half)  # float16 copied into float32
     if discriminators:  # the normalisations `generate --reweight` reads, for the rounded nets
         log.info("recomputing the reweighting normalisations (tens of seconds)")
         norms = weight_norms(generator, discriminators)

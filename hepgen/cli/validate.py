@@ -204,7 +204,7 @@ def run(args: argparse.Namespace) -> int:
     import awkward as ak
 
     from hepgen.physics.io import read_events
-    from hepgen.validation import validate
+    from hepgen.validation import ClassifierSettings, validate
 
     observables = _observables(args.observables)
     schemas = _schemas(args)
@@ -242,7 +242,7 @@ def run(args: argparse.Namespace) -> int:
             formats=("png", "pdf") if args.pdf else ("png",),
             observables=observables,
             plots=not args.no_plots,
-            classifier_repeats=args.classifier_repeats,
+            classifier_settings=ClassifierSettings(repeats=args.classifier_repeats),
         )
     finally:
         bar.close()

@@ -38,22 +38,11 @@ def round_parameters_(module: nn.Module) -> list[str]:
 
 def half_extra(extra: Mapping[str, Tensor]) -> dict[str, Tensor]:
     """The extra tensors of a generator (reweighting discriminators) with their parameters
-    (names ending in :data:`PARAMETER_SUFFIXES`) as float16 and the rest unchanged."""
+    (names ending in :data:`PARAMETER_SUFFIXES`) as float16 and the rest unchanged; loaded
+    into the float32 discriminators (``load_state_dict`` copies), they give the rounded nets."""
     return {k: v.half() if _is_parameter(k, v) else v for k, v in extra.items()}
-
-
-def rounded_extra(extra: Mapping[str, Tensor]) -> dict[str, Tensor]:
-    """:func:`half_extra` read back as float32: the values a compacted file loads to."""
-    return {k: v.half().to(v.dtype) if _is_parameter(k, v) else v for k, v in extra.items()}
 
 
 def _is_parameter(name: str, tensor: Tensor) -> bool:
     return tensor.is_floating_point() and name.rsplit(".", 1)[-1] in PARAMETER_SUFFIXES
 
-
-def stored_dtypes(tensors: Mapping[str, Tensor]) -> dict[str, int]:
-    """How many stored tensors have each dtype (e.g. ``{"torch.float16": 820, ...}``)."""
-    counts: dict[str, int] = {}
-    for v in tensors.values():
-        counts[str(v.dtype)] = counts.get(str(v.dtype), 0) + 1
-    return counts

@@ -157,7 +157,6 @@ def validate(
     formats: Sequence[str] = ("png",),
     classifier_settings: ClassifierSettings | None = None,
     plots: bool = True,
-    classifier_repeats: int | None = None,
 ) -> ValidationResult:
     """Compare generated with reference events and write the report to ``out_dir``.
 
@@ -179,10 +178,8 @@ def validate(
         sources: input file names, for the report.
         command: the command line, for the report.
         formats: figure formats, e.g. ("png", "pdf"); PNG is always written (the HTML embeds it).
-        classifier_settings: caps, bootstrap replicas, test fraction, threads.
+        classifier_settings: caps, bootstrap replicas, test fraction, threads, repeats.
         plots: draw the figures (False: metrics and HTML tables only, much faster).
-        classifier_repeats: classifier runs per region over other seeds (the AUC is their
-            mean, their standard deviation is reported; default: the settings', 1).
 
     Returns:
         the :class:`ValidationResult` (metrics, overall status, flagged items).
@@ -190,8 +187,6 @@ def validate(
     thresholds = thresholds or Thresholds()
     settings = classifier_settings or ClassifierSettings()
     settings = dataclasses.replace(settings, seed=seed)
-    if classifier_repeats is not None:
-        settings = dataclasses.replace(settings, repeats=classifier_repeats)
     labels = (str(labels[0]), str(labels[1]))
     fmts = tuple(dict.fromkeys(["png", *formats]))
     catalogue = list(CATALOGUE.values()) if observables is None else list(observables)
